@@ -1,0 +1,12 @@
+"""UniHM graph for the ability_right hand. Arguments: use_sim, namespace, robot_ip, serial_port.
+
+Same nodes as `unihm bringup --hand ability_right` (see unihm_common.launch_graph.hand_graph).
+"""
+
+from pathlib import Path
+
+from unihm_common.launch_description import hand_launch_description
+
+
+def generate_launch_description():
+    return hand_launch_description("ability_right", Path(__file__).resolve().parent / "config")

@@ -1,0 +1,1 @@
+"""HOI datasets (DexYCB, OakInk), synthetic interactions, retargeting and language annotation."""

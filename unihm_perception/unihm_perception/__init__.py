@@ -1,0 +1,1 @@
+"""Camera backends, object segmentation and shape completion, with their ROS nodes."""

@@ -1,0 +1,1 @@
+"""Pinocchio-based physics-guided trajectory refiner and its ROS node."""
