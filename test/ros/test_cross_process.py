@@ -6,9 +6,9 @@ import numpy as np
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import PointCloud2
 from support import sample_motion
-from unihm_common.supervisor import executable_command
 
 from unihm_common import conversions as conv
+from unihm_common.supervisor import executable_command
 from unihm_msgs.msg import HandTrajectory
 
 

@@ -3,9 +3,9 @@
 import numpy as np
 from rclpy.serialization import deserialize_message, serialize_message
 from support import sample_motion
-from unihm_common.trajectory import HandMotion
 
 from unihm_common import conversions as conv
+from unihm_common.trajectory import HandMotion
 
 
 def test_hand_trajectory_serialization_round_trip():
@@ -67,8 +67,8 @@ def test_path_round_trip():
 def test_bad_inputs_give_clear_errors():
     import pytest
     from nav_msgs.msg import Path
-    from unihm_common.errors import InputError
 
+    from unihm_common.errors import InputError
     from unihm_msgs.msg import HandTrajectory
 
     with pytest.raises(InputError, match=r"points must be \(N, 3\)"):

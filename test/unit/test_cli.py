@@ -7,6 +7,7 @@ import sys
 from importlib.metadata import entry_points
 
 import pytest
+
 from unihm_common.bench import BENCH_GROUP
 from unihm_common.cli import COMMAND_GROUP, build_parser, main
 

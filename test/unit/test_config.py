@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 import pytest
+
 from unihm_common.config import from_dict, load_ros_params, load_yaml
 from unihm_common.errors import ConfigError
 
@@ -67,3 +68,17 @@ def test_ros_params_merge_wildcard_then_node(tmp_path):
     f.write_text("node:\n  a: 1\n")
     with pytest.raises(ConfigError, match="ros__parameters"):
         load_ros_params(f, "node")
+
+
+@dataclass(frozen=True)
+class Fixed:
+    rgb: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    pair: tuple[int, str] = (0, "")
+
+
+def test_fixed_length_tuples_are_checked_per_position():
+    assert from_dict(Fixed, {"rgb": [1, 2, 3], "pair": [4, "x"]}) == Fixed((1.0, 2.0, 3.0), (4, "x"))
+    with pytest.raises(ConfigError, match="expected 3 items"):
+        from_dict(Fixed, {"rgb": [1, 2]})
+    with pytest.raises(ConfigError, match=r"pair'\[1\]: expected a string"):
+        from_dict(Fixed, {"pair": [1, 2]})

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
 from unihm_common.hands.registry import available_hands
 from unihm_common.launch_graph import hand_graph
 

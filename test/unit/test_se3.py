@@ -1,4 +1,5 @@
 import numpy as np
+
 from unihm_common.se3 import (
     invert_transform,
     make_transform,

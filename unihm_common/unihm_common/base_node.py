@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import rclpy
+from rclpy._rclpy_pybind11 import RCLError
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from unihm_common.config import from_dict
+from unihm_common.config import from_dict, load_yaml
 from unihm_common.errors import ConfigError, UnihmError
 
 T = TypeVar("T")
@@ -29,6 +30,18 @@ def params_files_from_args(argv: list[str] | None = None) -> list[str]:
     return [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--params-file"]
 
 
+def check_params_file(path: str | Path) -> None:
+    """Fail early, naming the file and key, on a parameter file rcl would reject or misread."""
+    data = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must map node names to {{ros__parameters: ...}}")
+    for key, section in data.items():
+        if not isinstance(section, dict) or set(section) != {"ros__parameters"}:
+            raise ConfigError(f"{path}: node section {key!r} must hold exactly one key 'ros__parameters'")
+        if not isinstance(section["ros__parameters"], dict):
+            raise ConfigError(f"{path}: {key}.ros__parameters must be a mapping")
+
+
 def _param_value(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
@@ -36,31 +49,32 @@ def _param_value(value: Any) -> Any:
 
 
 def config_from_parameters(node: Node, cls: type[T]) -> T:
-    """Build `cls` from the node's parameter overrides, strictly.
+    """Build `cls` from the node's parameter overrides (files and -p), strictly.
 
-    The node must be created with `automatically_declare_parameters_from_overrides=True` so that
-    every key of its parameter file is seen: an unknown key raises `ConfigError` naming the key
-    and the parameter file. Fields not overridden keep their defaults and are declared too, so
-    `ros2 param list` shows the full configuration.
+    Every override is seen, so an unknown key raises `ConfigError` naming the key and the
+    parameter file. The resulting values are then declared as the node's parameters, so
+    `ros2 param list/get` shows the full configuration.
     """
+    hints = typing.get_type_hints(cls)
     values = {}
-    for name, param in node.get_parameters_by_prefix("").items():
-        if name in _ROS_BUILTIN_PARAMS or param.type_ == Parameter.Type.NOT_SET:
+    for name, param in node._parameter_overrides.items():  # rclpy keeps overrides here before declaration
+        if name in _ROS_BUILTIN_PARAMS:
             continue
-        values[name] = _param_value(param.value)
+        value = _param_value(param.value)
+        if param.type_ == Parameter.Type.NOT_SET and value is None:
+            value = []  # rcl gives an empty YAML list no type
+        values[name] = value
     files = params_files_from_args()
     source = f"parameters of node {node.get_fully_qualified_name()!r}"
     if files:
         source += f" (from {', '.join(files)})"
-    nested = _nest(values)
-    config = from_dict(cls, nested, source=source)
-    hints = typing.get_type_hints(cls)
+    config = from_dict(cls, _nest(values), source=source)
     for field in dataclasses.fields(cls):
-        if field.name in nested or node.has_parameter(field.name):
-            continue
         value = getattr(config, field.name)
-        if hints[field.name] in (bool, int, float, str) and value is not None:
-            node.declare_parameter(field.name, value)
+        if node.has_parameter(field.name) or value is None:
+            continue
+        if hints[field.name] in (bool, int, float, str) or (isinstance(value, tuple) and value):
+            node.declare_parameter(field.name, list(value) if isinstance(value, tuple) else value)
     return config
 
 
@@ -77,8 +91,8 @@ def _nest(flat: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_node(name: str, **kwargs: Any) -> Node:
-    """A Node that sees every key of its parameter file (for strict config loading)."""
-    return Node(name, automatically_declare_parameters_from_overrides=True, **kwargs)
+    """A Node whose parameters are declared by `config_from_parameters` (strict config loading)."""
+    return Node(name, **kwargs)
 
 
 def run_node(factory: Callable[[], Node], args: list[str] | None = None, threads: int = 2) -> int:
@@ -86,9 +100,19 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None, threads
 
     A configuration error exits with code 2 and the message on stderr (names the offending key).
     """
-    rclpy.init(args=args)
     node = None
     code = 0
+    try:
+        for path in params_files_from_args(args if args is not None else None):
+            check_params_file(path)
+    except ConfigError as exc:
+        print(f"[{Path(sys.argv[0]).name}] configuration error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    try:
+        rclpy.init(args=args)
+    except RCLError as exc:  # malformed --ros-args (e.g. an unparsable -p override)
+        print(f"[{Path(sys.argv[0]).name}] configuration error: {exc}", file=sys.stderr, flush=True)
+        return 2
     try:
         node = factory()
         executor = SingleThreadedExecutor() if threads <= 1 else MultiThreadedExecutor(num_threads=threads)

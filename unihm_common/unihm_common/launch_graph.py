@@ -7,6 +7,7 @@ users with ROS from PyPI wheels) start exactly the same nodes with the same para
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ def _param_literal(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return value if value else "''"
+        return json.dumps(value)  # a YAML double-quoted scalar: safe for ':' and '[' in values
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_param_literal(v) for v in value) + "]"
     return repr(value)

@@ -1,0 +1,34 @@
+"""ament_python package unihm_drivers: works with colcon on a ROS 2 install and with pip here."""
+
+
+from setuptools import find_packages, setup
+
+PACKAGE = "unihm_drivers"
+
+data_files = [
+    ("share/ament_index/resource_index/packages", ["resource/" + PACKAGE]),
+    ("share/" + PACKAGE, ["package.xml"]),
+]
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(exclude=["test", "test.*"]),
+    include_package_data=True,
+    package_data={PACKAGE: ["**/*.yaml", "**/*.xml", "**/*.json", "**/*.safetensors", "**/*.txt"]},
+    data_files=data_files,
+    install_requires=["setuptools"],
+    zip_safe=False,
+    maintainer="UniHM developers",
+    maintainer_email="dev@unihm.org",
+    description='Driver interface, device backends (Franka, Panda gripper, XHand, Inspire, sim) and the driver node.',
+    license="Apache-2.0",
+    entry_points={
+        'console_scripts': [
+            'driver_node = unihm_drivers.driver_node:main',
+        ],
+        'unihm.benchmarks': [
+            'drivers = unihm_drivers.bench:run_benchmark',
+        ],
+    },
+)

@@ -1,0 +1,1 @@
+"""Device backends; each module registers its Driver subclass by name when imported."""

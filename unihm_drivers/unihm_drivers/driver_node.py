@@ -1,0 +1,204 @@
+"""driver_node: one device behind the driver interface, as a ROS 2 node.
+
+Topics (relative, so a namespace applies):
+  sub `joint_trajectory` (trajectory_msgs/JointTrajectory): followed at the control rate; a
+      non-zero header stamp schedules the start (arm and hand share it to stay synchronised).
+  sub `hand_trajectory` (unihm_msgs/HandTrajectory): its finger joints, same rules.
+  sub `joint_command` (sensor_msgs/JointState): streamed position setpoints.
+  pub `joint_states` (sensor_msgs/JointState): every joint of the hand (coupled ones included).
+  pub `~/status` (unihm_msgs/DriverStatus).
+Services: `~/stop` (hold position), `~/estop` (latch; hold until enabled), `~/enable` (SetEnabled).
+The safety logic (clamping, NaN rejection, watchdog, fault/reconnect) lives in `ControlLoop`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import JointState
+from std_srvs.srv import Trigger
+from trajectory_msgs.msg import JointTrajectory as JointTrajectoryMsg
+
+from unihm_common import conversions as conv
+from unihm_common.base_node import config_from_parameters, make_node, run_node
+from unihm_common.errors import UnihmError
+from unihm_common.hands import load_hand_spec
+from unihm_drivers.base import DeviceSpec, DriverState, backend_class, make_driver
+from unihm_drivers.control_loop import ControlLoop, ControlLoopConfig, JointTrajectory
+from unihm_drivers.node_config import SIM_BACKENDS, DriverNodeConfig, backend_options, choose_backend, reorder_columns
+from unihm_msgs.msg import DriverStatus, HandTrajectory
+from unihm_msgs.srv import SetEnabled
+
+
+class DriverNode:
+    """Holds the node, the hand spec, the driver and its control loop."""
+
+    def __init__(self) -> None:
+        self.node = make_node("driver")
+        cfg = config_from_parameters(self.node, DriverNodeConfig)
+        self.cfg = cfg
+        self.spec = load_hand_spec(cfg.hand)
+        backend = choose_backend(cfg, tuple(self.spec.driver_backends))
+        cls = backend_class(backend)
+        fields = {f.name for f in dataclasses.fields(cls.config_cls)}
+        native = backend not in SIM_BACKENDS and _has_native_units(self.spec)
+        self.device = DeviceSpec.from_hand_spec(self.spec, native_range=(0.0, 1000.0) if native else None)
+        self.driver = make_driver(backend, backend_options(cfg, backend, fields), self.device)
+        self.loop = ControlLoop(self.driver, ControlLoopConfig(rate_hz=cfg.control_rate_hz,
+                                                               watchdog_timeout_s=cfg.watchdog_timeout_s))
+        self.log = self.node.get_logger()
+        qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+        n = self.node
+        self.state_pub = n.create_publisher(JointState, "joint_states", qos)
+        self.status_pub = n.create_publisher(DriverStatus, "~/status", 10)
+        n.create_subscription(JointTrajectoryMsg, "joint_trajectory", self.on_trajectory, qos)
+        n.create_subscription(HandTrajectory, "hand_trajectory", self.on_hand_trajectory, qos)
+        n.create_subscription(JointState, "joint_command", self.on_command, qos)
+        n.create_service(Trigger, "~/stop", self.on_stop)
+        n.create_service(Trigger, "~/estop", self.on_estop)
+        n.create_service(SetEnabled, "~/enable", self.on_enable)
+        n.create_timer(1.0 / cfg.state_rate_hz, self.publish_state)
+        n.create_timer(1.0 / cfg.status_rate_hz, self.publish_status)
+        self.rejected = 0
+        self._last_clamps = 0
+        self.loop.start()
+        self.log.info(f"ready: hand {self.spec.name}, backend {backend}, {self.device.num_joints} actuated joints, "
+                      f"{cfg.control_rate_hz:.0f} Hz")
+
+    # ------------------------------------------------------------------ commands
+    def _start_time(self, stamp) -> float | None:
+        """Loop-clock start for a header stamp (None = now). Stamps are ROS (wall) time."""
+        t = conv.time_to_seconds(stamp)
+        if t == 0.0:
+            return None
+        now_ros = self.node.get_clock().now().nanoseconds * 1e-9
+        return self.loop.clock() + max(0.0, t - now_ros)
+
+    def _follow(self, names: list[str], t_s: np.ndarray, q: np.ndarray, stamp, what: str) -> None:
+        try:
+            if set(self.spec.actuated_joint_names) <= set(names):
+                q_act = reorder_columns(names, q, self.spec.actuated_joint_names, what)
+            else:  # full joint set given by its canonical names: project onto the actuated joints
+                q_act = self.spec.full_to_actuated(reorder_columns(names, q, self.spec.joint_names, what))
+            traj = JointTrajectory(t_s - t_s[0] if t_s[0] < 0 else t_s, q_act)
+            self.loop.set_trajectory(traj, self._start_time(stamp))
+        except UnihmError as exc:
+            self.rejected += 1
+            self.log.error(f"rejected {what}: {exc}")
+
+    def on_trajectory(self, msg: JointTrajectoryMsg) -> None:
+        if not msg.points:
+            self.rejected += 1
+            self.log.error("rejected joint_trajectory: no points")
+            return
+        t = np.array([conv.duration_to_seconds(p.time_from_start) for p in msg.points])
+        q = np.array([np.asarray(p.positions, dtype=np.float64) for p in msg.points])
+        if q.ndim != 2 or q.shape[1] != len(msg.joint_names):
+            self.rejected += 1
+            self.log.error("rejected joint_trajectory: every point needs one position per joint name")
+            return
+        self._follow(list(msg.joint_names), t, q, msg.header.stamp, "joint_trajectory")
+
+    def on_hand_trajectory(self, msg: HandTrajectory) -> None:
+        if msg.hand and msg.hand != self.spec.name:
+            self.log.warning(f"ignoring hand_trajectory for {msg.hand!r} (this driver runs {self.spec.name!r})")
+            return
+        try:
+            motion = conv.motion_from_hand_trajectory(msg)
+        except UnihmError as exc:
+            self.rejected += 1
+            self.log.error(f"rejected hand_trajectory: {exc}")
+            return
+        self._follow(list(motion.joint_names), motion.t_s, motion.q, msg.header.stamp, "hand_trajectory")
+
+    def on_command(self, msg: JointState) -> None:
+        try:
+            q = reorder_columns(list(msg.name), np.asarray(msg.position), self.spec.actuated_joint_names,
+                                "joint_command")
+            self.loop.push_setpoint(q)
+        except UnihmError as exc:
+            self.rejected += 1
+            self.log.error(f"rejected joint_command: {exc}", throttle_duration_sec=1.0)
+
+    # ------------------------------------------------------------------ services
+    def on_stop(self, _req, res):
+        self.loop.hold()
+        res.success, res.message = True, "holding position"
+        return res
+
+    def on_estop(self, _req, res):
+        self.loop.estop("e-stop service")
+        res.success, res.message = True, "e-stop latched: holding position until ~/enable true"
+        return res
+
+    def on_enable(self, req, res):
+        try:
+            if req.enabled:
+                self.loop.reset_estop()
+                if self.driver.state is DriverState.INACTIVE:
+                    self.driver.activate()
+            else:
+                self.loop.estop("disabled")
+            res.success, res.message = True, "enabled" if req.enabled else "disabled (holding position)"
+        except UnihmError as exc:
+            res.success, res.message = False, str(exc)
+        return res
+
+    # ------------------------------------------------------------------ state
+    def publish_state(self) -> None:
+        sample = self.loop.latest_sample
+        if sample is None:
+            return
+        q_full = self.spec.actuated_to_full(sample.positions)
+        self.state_pub.publish(conv.joint_state_from_arrays(
+            self.spec.joint_names, q_full, stamp_s=self.node.get_clock().now().nanoseconds * 1e-9))
+        clamps = self.loop.stats.safety.position_clamps + self.loop.stats.safety.velocity_clamps
+        if clamps > self._last_clamps:
+            self.log.warning(f"{clamps - self._last_clamps} commands clamped to the limits "
+                             f"({clamps} in total)", throttle_duration_sec=2.0)
+            self._last_clamps = clamps
+
+    def publish_status(self) -> None:
+        st = self.loop.stats
+        msg = DriverStatus(header=conv.make_header("", time.time()), device=self.spec.name,
+                           backend=self.driver.backend)
+        msg.connected = self.driver.state in (DriverState.INACTIVE, DriverState.ACTIVE)
+        msg.enabled = self.driver.state is DriverState.ACTIVE and not self.loop.estop_latch.engaged
+        msg.faulted = self.loop.in_fault
+        msg.fault_message = str(self.loop.last_error or "") if self.loop.in_fault else ""
+        msg.commands_received = st.commands_received
+        msg.commands_clamped = st.safety.position_clamps + st.safety.velocity_clamps
+        msg.commands_rejected = st.safety.rejected_non_finite + self.rejected
+        msg.reconnect_attempts = st.reconnects
+        self.status_pub.publish(msg)
+
+    def close(self) -> None:
+        self.loop.stop()
+        try:
+            self.driver.close()
+        except Exception as exc:  # closing a broken link must not hide the shutdown
+            self.log.warning(f"closing driver: {exc}")
+
+
+def _has_native_units(spec) -> bool:
+    lower = spec.full_to_actuated(spec.lower_rad)
+    upper = spec.full_to_actuated(spec.upper_rad)
+    return not (np.allclose(spec.rad_to_native(lower), lower) and np.allclose(spec.rad_to_native(upper), upper))
+
+
+def build() -> object:
+    holder = DriverNode()
+    node = holder.node
+    node.close = holder.close  # run_node calls close() before destroying the node
+    return node
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(build, args, threads=2)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,163 @@
+"""The little the refiner needs from a hand: a Pinocchio model, fingertip frames, joint limits.
+
+`KinematicChain` is built from a hand of the hand library (`from_hand`) or from any URDF
+(`from_urdf_xml`, used by the tests' toy hands). `TipKinematics` evaluates fingertip positions and
+translational Jacobians in the hand root frame with one reused `pinocchio.Data`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pinocchio as pin
+
+from unihm_common.errors import ConfigError
+
+
+@dataclass(frozen=True, eq=False)
+class KinematicChain:
+    """A hand as the refiner sees it.
+
+    model: pinocchio model whose world frame is the hand root (wrist) frame.
+    tip_frame_ids: ids of the F fingertip frames in `model`.
+    lower_rad, upper_rad: (J,) joint limits in `joint_names` order.
+    q_index: (J,) index into the pinocchio configuration of each joint of `joint_names`;
+      None when the two orders agree.
+    """
+
+    model: Any
+    tip_frame_ids: tuple[int, ...]
+    lower_rad: np.ndarray
+    upper_rad: np.ndarray
+    joint_names: tuple[str, ...]
+    tip_frames: tuple[str, ...] = ()
+    q_index: np.ndarray | None = None
+    name: str = "custom"
+
+    def __post_init__(self) -> None:
+        if self.model.nq != self.model.nv:
+            raise ConfigError(f"hand {self.name!r}: the refiner needs nq == nv (no continuous/free joints)")
+        n = len(self.joint_names)
+        if n != self.model.nq:
+            raise ConfigError(f"hand {self.name!r}: {n} joint names for a model with nq = {self.model.nq}")
+        if not self.tip_frame_ids:
+            raise ConfigError(f"hand {self.name!r}: no fingertip frames")
+        lo = np.asarray(self.lower_rad, dtype=np.float64)
+        hi = np.asarray(self.upper_rad, dtype=np.float64)
+        if lo.shape != (n,) or hi.shape != (n,) or np.any(lo > hi):
+            raise ConfigError(f"hand {self.name!r}: joint limits must be (J,) with lower <= upper")
+        object.__setattr__(self, "lower_rad", lo)
+        object.__setattr__(self, "upper_rad", hi)
+        if self.q_index is not None:
+            idx = np.asarray(self.q_index, dtype=np.int64)
+            object.__setattr__(self, "q_index", None if np.array_equal(idx, np.arange(n)) else idx)
+
+    @property
+    def num_joints(self) -> int:
+        return len(self.joint_names)
+
+    @property
+    def num_tips(self) -> int:
+        return len(self.tip_frame_ids)
+
+    @classmethod
+    def from_model(
+        cls,
+        model: Any,
+        tip_frames: tuple[str, ...] | list[str],
+        joint_names: tuple[str, ...] | list[str] | None = None,
+        lower_rad: np.ndarray | None = None,
+        upper_rad: np.ndarray | None = None,
+        name: str = "custom",
+    ) -> KinematicChain:
+        """From a pinocchio model; joint order and limits default to the model's own."""
+        model_joints = [model.names[j] for j in range(1, model.njoints) if model.joints[j].nq > 0]
+        names = tuple(joint_names) if joint_names is not None else tuple(model_joints)
+        idx = []
+        for jn in names:
+            if not model.existJointName(jn):
+                raise ConfigError(f"hand {name!r}: joint {jn!r} is not in the model (model joints: {model_joints})")
+            joint = model.joints[model.getJointId(jn)]
+            if joint.nq != 1:
+                raise ConfigError(f"hand {name!r}: joint {jn!r} has nq = {joint.nq}; only 1-DoF joints are supported")
+            idx.append(joint.idx_q)
+        idx_arr = np.asarray(idx, dtype=np.int64)
+        lo = model.lowerPositionLimit[idx_arr] if lower_rad is None else lower_rad
+        hi = model.upperPositionLimit[idx_arr] if upper_rad is None else upper_rad
+        tip_ids = []
+        for fr in tip_frames:
+            if not model.existFrame(fr):
+                raise ConfigError(f"hand {name!r}: fingertip frame {fr!r} is not in the model")
+            tip_ids.append(model.getFrameId(fr))
+        return cls(model, tuple(tip_ids), np.asarray(lo, float), np.asarray(hi, float), names,
+                   tuple(tip_frames), idx_arr, name)
+
+    @classmethod
+    def from_urdf_xml(cls, urdf_xml: str, tip_frames: tuple[str, ...] | list[str], name: str = "custom"
+                      ) -> KinematicChain:
+        """From a URDF string (fixed base: the URDF root link is the hand root frame)."""
+        return cls.from_model(pin.buildModelFromXML(urdf_xml), tip_frames, name=name)
+
+    @classmethod
+    def from_hand(cls, hand: Any) -> KinematicChain:
+        """From a `unihm_common.hands` Hand (`.spec`, `.model`): its joint order, limits and fingertips."""
+        spec = hand.spec
+        return cls.from_model(hand.model, tuple(spec.fingertip_frames), tuple(spec.joint_names),
+                              np.asarray(spec.lower_rad, float), np.asarray(spec.upper_rad, float),
+                              name=str(getattr(spec, "name", "hand")))
+
+    @classmethod
+    def load(cls, hand_name: str) -> KinematicChain:
+        """`from_hand(load_hand(hand_name))` (imports the hand library lazily)."""
+        try:
+            from unihm_common.hands import load_hand
+        except ImportError:  # the hand library before it exported load_hand at package level
+            from unihm_common.hands.model import load_hand
+
+        return cls.from_hand(load_hand(hand_name))
+
+
+class TipKinematics:
+    """Fingertip FK and Jacobians in the hand root frame, reusing one pinocchio.Data.
+
+    Call `update(q)` once, then `positions()` and (if needed) `jacobians()` for that q.
+    q and Jacobian columns are in `chain.joint_names` order, or in the model's own order with
+    `pinocchio_order=True` (no permutation per call: the refiner permutes whole sequences once).
+    """
+
+    def __init__(self, chain: KinematicChain, pinocchio_order: bool = False) -> None:
+        self.chain = chain
+        self.model = chain.model
+        self.data = chain.model.createData()
+        self._tips = chain.tip_frame_ids
+        self._qi = None if pinocchio_order else chain.q_index
+        self._q_pin = pin.neutral(chain.model)
+        self._lwa = pin.ReferenceFrame.LOCAL_WORLD_ALIGNED
+
+    def update(self, q: np.ndarray) -> None:
+        """Forward kinematics + joint Jacobians at q (J,) (joint_names order)."""
+        if self._qi is None:
+            qp = q
+        else:
+            qp = self._q_pin
+            qp[self._qi] = q
+        pin.computeJointJacobians(self.model, self.data, qp)
+        pin.updateFramePlacements(self.model, self.data)
+
+    def positions(self) -> np.ndarray:
+        """(F, 3) fingertip positions (hand root frame, m) at the last `update`."""
+        oMf = self.data.oMf
+        return np.array([oMf[i].translation for i in self._tips])
+
+    def jacobians(self) -> np.ndarray:
+        """(F, 3, J) translational fingertip Jacobians (LOCAL_WORLD_ALIGNED) at the last `update`."""
+        m, d, lwa = self.model, self.data, self._lwa
+        jac = np.array([pin.getFrameJacobian(m, d, i, lwa)[:3] for i in self._tips])  # (F, 3, nv)
+        return jac if self._qi is None else jac[:, :, self._qi]
+
+    def fk(self, q: np.ndarray) -> np.ndarray:
+        """(F, 3) fingertip positions at q (J,)."""
+        self.update(q)
+        return self.positions()

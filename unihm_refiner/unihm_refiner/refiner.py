@@ -1,0 +1,404 @@
+"""Physics-guided dynamic refinement (paper §3.4, App. B.3, Algorithm 1).
+
+Frame by frame, q_t minimises (Eq. 16 / B22)
+
+    E_t(q) = lambda_c sum_i f(d_i(q))                      contact, Eqs. 11-13
+           + 1/2 |q - q_t^gen|^2_Wgen                      generative prior, Eq. 14
+           + 1/2 |q - q_{t-1}|^2_Wvel                      temporal prior, Eq. 15
+           + 1/2 |(q - q_{t-1}) - (q_{t-1} - q_{t-2})|^2_Wacc
+
+by Gauss-Newton with Levenberg-Marquardt damping (Eq. 17 / B25). Each iteration recomputes the
+fingertip nearest neighbours (p_i, n_i) and keeps them frozen while it builds J_t and solves; a
+step is accepted only if the true energy (fresh neighbours) decreases, which lowers the damping,
+otherwise the damping is raised and the same system is solved again. q_{t-1}, q_{t-2} are the
+already refined frames, with q_{-2} = q_{-1} = q_0^gen (Algorithm 1, line 1).
+
+Frames: the refiner optimises the finger joints q only. The hand root (wrist) is posed in the world
+by T_world_wrist(t) and the object by T_world_object(t) = T_tar(t); both are fixed per frame. The
+cloud is in the object frame, so fingertips s_i (hand root frame) map to x_i = T_tar^-1 T_world_wrist s_i.
+Distances enter f in units of `length_unit_m` (default mm), see `RefinerOptions`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.linalg.lapack import dposv
+
+from unihm_common.errors import InputError
+from unihm_common.se3 import invert_transform
+from unihm_refiner.contact import ObjectCloud
+from unihm_refiner.kinematics import KinematicChain, TipKinematics
+from unihm_refiner.penalty import EXP_CAP, penalty_and_grad
+
+Weight = float | tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class RefinerOptions:
+    """Options of Algorithm 1. Weights are diagonal: a scalar (times I) or one value per joint."""
+
+    lambda_c: float = 1.0  # contact strength lambda_c (Eq. 13); not given in the paper
+    alpha: float = 1.0  # outside scale alpha of f(d) (Eq. 12); App. B.3 sets alpha = 1
+    k: float = 1.0  # inside scale k of f(d) (Eq. 12); App. B.3 sets k = 1
+    length_unit_m: float = 1e-3  # d is expressed in this unit inside f (Eq. 11); the paper leaves it open
+    epsilon: float = 1e-3  # epsilon of the guarded contact Jacobian (Eq. B19), "small positive"
+    w_gen: Weight = 10.0  # W_gen, generative prior weight, rad^-2 (Eq. 14); W_gen > 0
+    w_vel: Weight = 1.0  # W_vel, velocity prior weight (Eq. 15)
+    w_acc: Weight = 1.0  # W_acc, acceleration prior weight (Eq. 15)
+    damping_init: float = 1e-3  # initial LM damping lambda (Eq. 17 / B25), per frame
+    damping_decrease: float = 0.3  # lambda *= this after an accepted step (Algorithm 1, line 10)
+    damping_increase: float = 10.0  # lambda *= this after a rejected step (Algorithm 1, line 10)
+    damping_floor: float = 1e-3  # after a rejection lambda >= this * mean(diag H), so damping bites at once
+    damping_max: float = 1e10  # give up on the frame when lambda exceeds this
+    max_iters: int = 20  # outer Gauss-Newton iterations per frame (Algorithm 1, line 11)
+    grad_tol: float = 1e-7  # converged when the projected |gradient|_inf falls below this
+    energy_rtol: float = 1e-4  # converged when a step lowers (or is predicted to lower) E_t by less than this
+    # fraction; below ~1e-4 the sampled cloud's point-to-plane facets make further progress noise
+    step_tol_rad: float = 1e-9  # converged when an accepted step is smaller than this
+    joint_limits: bool = True  # keep q inside [lower, upper]: projected steps with an active set
+    record_history: bool = False  # keep the energies of every accepted iterate per frame
+
+    def __post_init__(self) -> None:
+        for name in ("lambda_c", "alpha", "k", "length_unit_m", "epsilon"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("w_gen", "w_vel", "w_acc"):
+            w = np.atleast_1d(np.asarray(getattr(self, name), dtype=np.float64))
+            if w.ndim != 1 or not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise ValueError(f"{name} must be a non-negative scalar or one value per joint, got {w}")
+            if name == "w_gen" and np.any(w <= 0):
+                raise ValueError("w_gen must be > 0 (W_gen is positive definite, Eq. 14)")
+        if not (0 < self.damping_decrease < 1 < self.damping_increase):
+            raise ValueError("need 0 < damping_decrease < 1 < damping_increase")
+        if self.damping_init < 0 or self.max_iters < 0:
+            raise ValueError("damping_init and max_iters must be >= 0")
+
+    def weight(self, name: str, num_joints: int) -> np.ndarray:
+        """The diagonal of W_gen / W_vel / W_acc as a (J,) array."""
+        w = np.atleast_1d(np.asarray(getattr(self, name), dtype=np.float64))
+        if w.size == 1:
+            return np.full(num_joints, float(w[0]))
+        if w.size != num_joints:
+            raise InputError(f"{name} has {w.size} values for a hand with {num_joints} joints")
+        return w.copy()
+
+
+@dataclass(frozen=True)
+class RefineResult:
+    """Refined trajectory and what the solver did, per frame (T frames, J joints)."""
+
+    q: np.ndarray  # (T, J) refined joints q^opt
+    energy_before: np.ndarray  # (T,) E_t of the generated sequence (its own history as q_{t-1}, q_{t-2})
+    energy_after: np.ndarray  # (T,) E_t of the refined sequence
+    contact_energy_before: np.ndarray  # (T,) lambda_c sum f(d_i) at q^gen
+    contact_energy_after: np.ndarray  # (T,)
+    penetration_before_m: np.ndarray  # (T,) deepest fingertip penetration max(0, -d_i) at q^gen
+    penetration_after_m: np.ndarray  # (T,)
+    iterations: np.ndarray  # (T,) outer iterations (Jacobian evaluations)
+    accepted_steps: np.ndarray  # (T,)
+    rejected_steps: np.ndarray  # (T,)
+    converged: np.ndarray  # (T,) bool
+    clamped_joints: int  # q^gen entries outside the joint limits (clamped to start from)
+    wall_s: float  # refinement time only (not the before/after statistics)
+    history: tuple[np.ndarray, ...] | None = None  # per frame, E_t at every accepted iterate
+
+    @property
+    def frames_per_s(self) -> float:
+        return float(self.q.shape[0] / self.wall_s) if self.wall_s > 0 else float("inf")
+
+    @property
+    def max_penetration_mm_before(self) -> float:
+        return float(self.penetration_before_m.max(initial=0.0) * 1e3)
+
+    @property
+    def max_penetration_mm_after(self) -> float:
+        return float(self.penetration_after_m.max(initial=0.0) * 1e3)
+
+
+def _as_poses(T: np.ndarray | None, n: int, what: str) -> np.ndarray:
+    if T is None:
+        return np.broadcast_to(np.eye(4), (n, 4, 4))
+    arr = np.asarray(T, dtype=np.float64)
+    if arr.shape == (4, 4):
+        arr = np.broadcast_to(arr, (n, 4, 4))
+    if arr.shape != (n, 4, 4):
+        raise InputError(f"{what} must have shape (4, 4) or ({n}, 4, 4), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{what} holds NaN or inf")
+    return arr
+
+
+def check_inputs(chain: KinematicChain, q_gen: np.ndarray, T_world_object: np.ndarray,
+                 T_world_wrist: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validate the inputs; return q_gen (T,J) and the root->object rotations (T,3,3), translations (T,3)."""
+    q = np.asarray(q_gen, dtype=np.float64)
+    if q.ndim != 2 or q.shape[1] != chain.num_joints:
+        raise InputError(f"q_gen has shape {q.shape}; expected (T, {chain.num_joints}) for hand {chain.name!r}")
+    if q.shape[0] == 0:
+        raise InputError("q_gen is empty: nothing to refine")
+    if not np.all(np.isfinite(q)):
+        frames = np.flatnonzero(~np.all(np.isfinite(q), axis=1))
+        raise InputError(f"q_gen holds NaN or inf in {frames.size} frame(s), first at frame {int(frames[0])}")
+    n = q.shape[0]
+    T_obj = _as_poses(T_world_object, n, "T_world_object")
+    T_wr = _as_poses(T_world_wrist, n, "T_world_wrist")
+    T_object_root = invert_transform(T_obj) @ T_wr  # (T, 4, 4): x = T_tar^-1 T_world_wrist s
+    return q, np.ascontiguousarray(T_object_root[:, :3, :3]), np.ascontiguousarray(T_object_root[:, :3, 3])
+
+
+class FrameEnergy:
+    """E_t of one frame as residuals (Eq. 13 + the priors as weighted linear residuals).
+
+    0.5 |residuals(q)|^2 == energy(q). Used by the scipy baseline and the tests; `Refiner` runs the
+    same arithmetic inlined for speed.
+    """
+
+    def __init__(self, kin: TipKinematics, cloud: ObjectCloud, options: RefinerOptions, R: np.ndarray,
+                 tvec: np.ndarray, q_gen: np.ndarray, q_prev: np.ndarray, q_prev2: np.ndarray) -> None:
+        J = kin.chain.num_joints
+        self.kin, self.cloud, self.o = kin, cloud, options
+        self.R, self.tvec = R, tvec  # (3, 3), (3,): hand root -> object frame
+        self.anchors = np.stack([q_gen, q_prev, 2.0 * q_prev - q_prev2])  # (3, J): q - anchor per prior
+        self.sqrt_w = np.sqrt(np.stack([options.weight(w, J) for w in ("w_gen", "w_vel", "w_acc")]))  # (3, J)
+
+    def tips_object(self, q: np.ndarray) -> np.ndarray:
+        """x_i(q) (F,3), fingertips in the object frame (m)."""
+        return self.kin.fk(q) @ self.R.T + self.tvec
+
+    def correspondences(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.cloud.nearest(self.tips_object(q))
+
+    def distances(self, q: np.ndarray, corr: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """d_i (F,) in `length_unit_m`, with fresh (None) or given frozen correspondences."""
+        x = self.tips_object(q)
+        p, n = self.cloud.nearest(x) if corr is None else corr
+        return np.einsum("fc,fc->f", n, x - p) / self.o.length_unit_m
+
+    def residuals(self, q: np.ndarray, corr: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """(F + 3J,) stacked residuals: r_contact (Eq. 13) then sqrt(W) (q - anchor) for the priors."""
+        f, _ = penalty_and_grad(self.distances(q, corr), self.o.alpha, self.o.k)
+        r_c = np.sqrt(2.0 * self.o.lambda_c * f)
+        return np.concatenate([r_c, (self.sqrt_w * (q - self.anchors)).ravel()])
+
+    def jacobian(self, q: np.ndarray, corr: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """(F + 3J, J) Jacobian of `residuals`, contact rows by Eq. B19 with the correspondences frozen."""
+        o = self.o
+        x = self.tips_object(q)  # also leaves FK + joint Jacobians in kin.data
+        p, n = self.cloud.nearest(x) if corr is None else corr
+        d = np.einsum("fc,fc->f", n, x - p) / o.length_unit_m
+        f, fp = penalty_and_grad(d, o.alpha, o.k)
+        J_d = np.einsum("fk,fkj->fj", n @ self.R, self.kin.jacobians()) / o.length_unit_m  # (F, J)
+        g = np.sqrt(2.0 * o.lambda_c) * fp / (2.0 * np.sqrt(f) + o.epsilon**2)
+        prior = np.concatenate([np.diag(s) for s in self.sqrt_w])  # (3J, J)
+        return np.vstack([g[:, None] * J_d, prior])
+
+    def energy(self, q: np.ndarray) -> float:
+        r = self.residuals(q)
+        return 0.5 * float(r @ r)
+
+
+class Refiner:
+    """Algorithm 1 for one hand. Reuse it across sequences; it is not thread-safe (one pinocchio.Data)."""
+
+    def __init__(self, chain: KinematicChain, options: RefinerOptions | None = None) -> None:
+        self.chain = chain
+        self.options = options or RefinerOptions()
+        self.kin = TipKinematics(chain)
+        J = chain.num_joints
+        # the solver runs in the model's joint order; sequences are permuted once on the way in/out
+        self._perm = np.arange(J) if chain.q_index is None else chain.q_index  # internal[perm] = external
+        self._inv = np.argsort(self._perm)  # external[:, inv] -> internal
+        self._kin_int = TipKinematics(chain, pinocchio_order=True)
+        self.w_gen = self.options.weight("w_gen", J)[self._inv]
+        self.w_vel = self.options.weight("w_vel", J)[self._inv]
+        self.w_acc = self.options.weight("w_acc", J)[self._inv]
+        self._lo = chain.lower_rad[self._inv]
+        self._hi = chain.upper_rad[self._inv]
+
+    def frame_energy(self, cloud: ObjectCloud, R: np.ndarray, tvec: np.ndarray, q_gen: np.ndarray,
+                     q_prev: np.ndarray, q_prev2: np.ndarray) -> FrameEnergy:
+        return FrameEnergy(self.kin, cloud, self.options, R, tvec, q_gen, q_prev, q_prev2)
+
+    def refine(self, cloud: ObjectCloud, q_gen: np.ndarray, T_world_object: np.ndarray,
+               T_world_wrist: np.ndarray | None = None) -> RefineResult:
+        """Refine q_gen (T,J) against the object cloud (object frame) posed by T_world_object (T,4,4)|(4,4).
+
+        T_world_wrist (T,4,4)|(4,4)|None poses the hand root frame (identity when None); it is not
+        optimised. Raises InputError on NaN/empty inputs.
+        """
+        if not isinstance(cloud, ObjectCloud):
+            raise InputError(f"cloud must be an ObjectCloud, got {type(cloud).__name__}")
+        q_gen, R_all, t_all = check_inputs(self.chain, q_gen, T_world_object, T_world_wrist)
+        o = self.options
+        n_frames, J = q_gen.shape
+        lo, hi = self.chain.lower_rad, self.chain.upper_rad
+        q_start = np.clip(q_gen, lo, hi) if o.joint_limits else q_gen
+        clamped = int(np.count_nonzero(q_start != q_gen))
+        inv = self._inv
+        qg_int, q_start = q_gen[:, inv], q_start[:, inv]  # (T, J) in the model's joint order
+
+        out = np.empty_like(q_gen)
+        stats = np.zeros((n_frames, 4), dtype=np.int64)  # iterations, accepted, rejected, converged
+        e_after = np.empty(n_frames)
+        hist: list[np.ndarray] | None = [] if o.record_history else None
+        q1 = q2 = qg_int[0]  # boundary priors q_{-1} = q_{-2} = q_0^gen (Algorithm 1, line 1)
+        t0 = time.perf_counter()
+        for t in range(n_frames):
+            q, e, st, h = self._refine_frame(cloud, R_all[t], t_all[t], qg_int[t], q_start[t], q1, q2)
+            out[t], e_after[t], stats[t] = q, e, st
+            if hist is not None:
+                hist.append(h)
+            q2, q1 = q1, q
+        wall = time.perf_counter() - t0
+        out = out[:, self._perm]  # back to joint_names order
+
+        ec_before, pen_before, e_before = self._sequence_stats(cloud, R_all, t_all, q_gen, q_gen)
+        ec_after, pen_after, _ = self._sequence_stats(cloud, R_all, t_all, out, None)
+        return RefineResult(
+            q=out, energy_before=e_before, energy_after=e_after,
+            contact_energy_before=ec_before, contact_energy_after=ec_after,
+            penetration_before_m=pen_before, penetration_after_m=pen_after,
+            iterations=stats[:, 0], accepted_steps=stats[:, 1], rejected_steps=stats[:, 2],
+            converged=stats[:, 3].astype(bool), clamped_joints=clamped, wall_s=wall,
+            history=None if hist is None else tuple(hist),
+        )
+
+    def _sequence_stats(self, cloud: ObjectCloud, R_all: np.ndarray, t_all: np.ndarray, q: np.ndarray,
+                        q_gen: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Contact energy and deepest penetration per frame; with q_gen also E_t (q's own history)."""
+        o = self.options
+        n_frames = q.shape[0]
+        ec, pen = np.empty(n_frames), np.empty(n_frames)
+        energy = None if q_gen is None else np.empty(n_frames)
+        q1 = q2 = q[0] if q_gen is None else q_gen[0]
+        for t in range(n_frames):
+            x = self.kin.fk(q[t]) @ R_all[t].T + t_all[t]
+            p, n = cloud.nearest(x)
+            d_m = np.einsum("fc,fc->f", n, x - p)
+            f, _ = penalty_and_grad(d_m / o.length_unit_m, o.alpha, o.k)
+            ec[t] = o.lambda_c * f.sum()
+            pen[t] = max(0.0, float(-d_m.min()))
+            if energy is not None:
+                energy[t] = ec[t] + self._prior_energy(q[t], q_gen[t], q1, q2)
+            q2, q1 = q1, q[t]
+        return ec, pen, energy
+
+    def _prior_energy(self, q: np.ndarray, qg: np.ndarray, q1: np.ndarray, q2: np.ndarray) -> float:
+        """Eqs. 14-15 with q's in joint_names order."""
+        eg, ev, ea = (q - qg)[self._inv], (q - q1)[self._inv], (q - 2.0 * q1 + q2)[self._inv]
+        return 0.5 * float(self.w_gen @ (eg * eg) + self.w_vel @ (ev * ev) + self.w_acc @ (ea * ea))
+
+    def _refine_frame(self, cloud: ObjectCloud, R: np.ndarray, tv: np.ndarray, qg: np.ndarray,
+                      q0: np.ndarray, q1: np.ndarray, q2: np.ndarray
+                      ) -> tuple[np.ndarray, float, tuple[int, int, int, int], Any]:
+        """Algorithm 1, lines 3-12, for one frame. Returns q_t^opt, E_t, counters, energy history.
+
+        Written for speed: every numpy call on these tiny arrays costs about a microsecond, so the
+        arithmetic is folded (e.g. the priors' energy as 0.5 q.W.q - m.q + c, Eq. 14-15 expanded).
+        """
+        o, kin = self.options, self._kin_int
+        inv_unit, lc = 1.0 / o.length_unit_m, o.lambda_c
+        sq2lc, eps2 = np.sqrt(2.0 * lc), o.epsilon**2
+        lo, hi, limits = self._lo, self._hi, o.joint_limits
+        vmax, vsum, vmin, vmaxi = np.maximum.reduce, np.add.reduce, np.minimum, np.maximum
+        wg, wv, wa = self.w_gen, self.w_vel, self.w_acc
+        wsum = wg + wv + wa  # (J,) diagonal of W_gen + W_vel + W_acc (Eq. 17)
+        c_acc = 2.0 * q1 - q2  # (q - q1) - (q1 - q2) = q - c_acc
+        m = wg * qg + wv * q1 + wa * c_acc  # W~ (Eq. 18) = wsum * q - m
+        e0 = 0.5 * float(wg @ (qg * qg) + wv @ (q1 * q1) + wa @ (c_acc * c_acc))
+        half_wsum = 0.5 * wsum
+        W_diag = np.diag(wsum)
+        eye = np.eye(wsum.shape[0])
+        tree, P, N = cloud.tree, cloud.points, cloud.normals
+        RT = R.T.copy()
+        R_unit = R * inv_unit  # folds the unit into n^T R J (Eq. B19)
+        alpha, kk = o.alpha, o.k
+
+        def evaluate(q):
+            """E_t at q with fresh nearest neighbours; leaves FK/Jacobians of q in kin.data."""
+            kin.update(q)
+            x = kin.positions() @ RT + tv  # (F, 3) object frame (Algorithm 1, line 5)
+            idx = tree.query(x)[1]  # line 6
+            n = N[idx]
+            d = vsum((x - P[idx]) * n, axis=1) * inv_unit  # Eq. 11
+            f, fp = _penalty_fast(d, alpha, kk)  # Eq. 12
+            e = lc * float(vsum(f)) + float(half_wsum @ (q * q) - m @ q) + e0  # Eq. 16
+            return e, n, f, fp
+
+        q = q0.copy()
+        e, n, f, fp = evaluate(q)
+        lam = o.damping_init
+        it = acc = rej = conv = 0
+        hist = [e] if o.record_history else None
+        at_bound = limits and bool(((q <= lo) | (q >= hi)).any())
+        while it < o.max_iters:
+            it += 1
+            # line 7: contact Jacobian with correspondences frozen (Eq. B19)
+            sf = np.sqrt(f)
+            J_d = np.einsum("fk,fkj->fj", n @ R_unit, kin.jacobians())  # (F, J) = n^T R J_x
+            J_r = (sq2lc * fp / (2.0 * sf + eps2))[:, None] * J_d  # (F, J)
+            grad = J_r.T @ (sq2lc * sf) + wsum * q - m  # J^T r + W~ (Eq. 17 right-hand side, line 8)
+            H = J_r.T @ J_r + W_diag  # (J, J)
+            if at_bound:
+                active = ((q <= lo) & (grad > 0)) | ((q >= hi) & (grad < 0))
+                if active.any():  # joints pinned at a limit and pushed outwards stay put
+                    grad[active] = 0.0
+                    H[active, :] = 0.0
+                    H[:, active] = 0.0
+                    H[active, active] = 1.0
+            if vmax(np.abs(grad)) < o.grad_tol:
+                conv = 1
+                break
+            while True:  # lines 9-10: solve, try, adapt lambda
+                dq, info = dposv(H + lam * eye, -grad, lower=0, overwrite_a=1, overwrite_b=0)[1:]
+                if info == 0:
+                    predicted = -float(dq @ (grad + 0.5 * (H @ dq)))  # GN model decrease
+                    if predicted <= o.energy_rtol * e:
+                        lam = np.inf  # the model sees no useful step left: converged
+                        break
+                    q_new = vmin(vmaxi(q + dq, lo), hi) if limits else q + dq
+                    e_new, n_new, f_new, fp_new = evaluate(q_new)
+                    if e_new < e:
+                        break
+                rej += 1
+                # jump straight to a damping felt next to H's diagonal, then grow geometrically
+                lam = max(lam * o.damping_increase, o.damping_floor * float(H.trace()) / H.shape[0])
+                if lam > o.damping_max:
+                    break
+            if lam > o.damping_max:
+                conv = int(np.isinf(lam))  # else: no step lowers E_t any more
+                break
+            acc += 1
+            lam *= o.damping_decrease
+            drop = e - e_new
+            q, e, n, f, fp = q_new, e_new, n_new, f_new, fp_new
+            if limits:
+                at_bound = bool(((q <= lo) | (q >= hi)).any())
+            if hist is not None:
+                hist.append(e)
+            if drop <= o.energy_rtol * e or vmax(np.abs(dq)) < o.step_tol_rad:
+                conv = 1
+                break
+        return q, e, (it, acc, rej, conv), None if hist is None else np.asarray(hist)
+
+
+def _penalty_fast(d: np.ndarray, alpha: float, k: float) -> tuple[np.ndarray, np.ndarray]:
+    """`penalty_and_grad` with fewer numpy calls: f = s (e^u+ - u+ - 1) + alpha/2 (d+)^2, u = -k d."""
+    u = -k * d
+    if np.maximum.reduce(u) > EXP_CAP:
+        return penalty_and_grad(d, alpha, k)
+    up = np.maximum(u, 0.0)
+    dp = np.maximum(d, 0.0)
+    em1 = np.expm1(up)
+    s = alpha / (k * k)
+    return s * (em1 - up) + (0.5 * alpha) * dp * dp, alpha * dp - (alpha / k) * em1
+
+
+def refine(chain: KinematicChain, cloud: ObjectCloud, q_gen: np.ndarray, T_world_object: np.ndarray,
+           T_world_wrist: np.ndarray | None = None, options: RefinerOptions | None = None) -> RefineResult:
+    """One-call form of `Refiner(chain, options).refine(...)`."""
+    return Refiner(chain, options).refine(cloud, q_gen, T_world_object, T_world_wrist)
