@@ -24,6 +24,7 @@ setup(
     description='Pinocchio-based physics-guided trajectory refiner and its ROS node.',
     license="Apache-2.0",
     entry_points={
+        'console_scripts': ['refiner_node = unihm_refiner.refiner_node:main'],
         'unihm.commands': ['refine = unihm_refiner.cli:register'],
         'unihm.benchmarks': ['refiner = unihm_refiner.bench:run_benchmark'],
     },

@@ -36,3 +36,15 @@ def test_transform_points_matches_homogeneous_product():
     pts = np.random.default_rng(2).normal(size=(5, 3))
     homo = (T @ np.c_[pts, np.ones(5)].T).T[:, :3]
     np.testing.assert_allclose(transform_points(T, pts), homo, atol=1e-12)
+
+
+def test_interpolate_transforms_hits_samples_and_midpoints():
+    from unihm_common.se3 import interpolate_transforms
+
+    T = random_transforms(3, seed=4)
+    t = np.array([0.0, 1.0, 2.0])
+    np.testing.assert_allclose(interpolate_transforms(T, t, t), T, atol=1e-12)
+    mid = interpolate_transforms(T, t, np.array([0.5]))[0]
+    np.testing.assert_allclose(mid[:3, 3], (T[0, :3, 3] + T[1, :3, 3]) / 2, atol=1e-12)
+    np.testing.assert_allclose(mid[:3, :3] @ mid[:3, :3].T, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(interpolate_transforms(T, t, np.array([-1.0, 5.0])), T[[0, 2]], atol=1e-12)

@@ -107,4 +107,5 @@ def hand_graph(
         driver_params["serial_port"] = serial_port
     return [
         NodeSpec("unihm_drivers", "driver_node", "hand_driver", namespace, files, driver_params, required=True),
+        NodeSpec("unihm_refiner", "refiner_node", "refiner", namespace, files, common),
     ]

@@ -67,5 +67,5 @@ def apply_local_ros_env(domain_id: int | None = None, log_dir: str | None = None
 
 
 def random_domain_id(rng: random.Random | None = None) -> int:
-    """A domain id in 1..100 (safe for Fast DDS port arithmetic), for one test session or demo run."""
-    return (rng or random.SystemRandom()).randint(1, 100)
+    """A domain id in 1..232 (Fast DDS's port arithmetic allows up to 232), for one test session or demo."""
+    return (rng or random.SystemRandom()).randint(1, 232)

@@ -57,3 +57,20 @@ def transform_points(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Apply a (4,4) transform to (N,3) points."""
     transform = np.asarray(transform, dtype=np.float64)
     return np.asarray(points) @ transform[:3, :3].T + transform[:3, 3]
+
+
+def interpolate_transforms(transforms: np.ndarray, t_src: np.ndarray, t_dst: np.ndarray) -> np.ndarray:
+    """Resample (T,4,4) poses given at times t_src to times t_dst: linear translation, SLERP rotation.
+
+    Times outside [t_src[0], t_src[-1]] hold the end poses.
+    """
+    from scipy.spatial.transform import Slerp
+
+    transforms = np.asarray(transforms, dtype=np.float64)
+    t_src = np.asarray(t_src, dtype=np.float64)
+    t_dst = np.clip(np.asarray(t_dst, dtype=np.float64), t_src[0], t_src[-1])
+    if len(t_src) == 1:
+        return np.repeat(transforms, len(t_dst), axis=0)
+    pos = np.stack([np.interp(t_dst, t_src, transforms[:, :3, 3][:, i]) for i in range(3)], axis=1)
+    rot = Slerp(t_src, Rotation.from_matrix(transforms[:, :3, :3]))(t_dst).as_matrix()
+    return make_transform(rot, pos)

@@ -28,13 +28,20 @@ from unihm_common.supervisor import Supervisor
 from unihm_common.trajectory import HandMotion
 
 
-def open_close_open(spec, duration_s: float, n: int = 31) -> HandMotion:
-    """Actuated joints: 10 % -> 70 % -> 10 % of their range, smooth (cosine) in time."""
+def open_close_open(spec, duration_s: float, q_start: np.ndarray | None = None, n: int = 31) -> HandMotion:
+    """Actuated joints: from `q_start` (default 10 %) to 10 % -> 70 % -> 10 % of their range, smoothly.
+
+    The first quarter of the time moves from the measured pose to the 10 % pose (cosine blend).
+    """
     lower = spec.full_to_actuated(spec.lower_rad)
     upper = spec.full_to_actuated(spec.upper_rad)
     t = np.linspace(0.0, duration_s, n)
     s = 0.1 + 0.6 * 0.5 * (1 - np.cos(2 * np.pi * t / duration_s))  # (n,) fraction of range
     q = lower + s[:, None] * (upper - lower)  # (n, A)
+    if q_start is not None:
+        blend = np.clip(t / (0.25 * duration_s), 0.0, 1.0)
+        w = (0.5 * (1 - np.cos(np.pi * blend)))[:, None]  # 0 -> 1
+        q = (1 - w) * q_start + w * q
     return HandMotion(spec.name, spec.actuated_joint_names, t, q)
 
 
@@ -89,7 +96,10 @@ def run_smoke_goal(hand: str, out_dir: Path, duration_s: float = 3.0, timeout_s:
                                  f" logs in {log_dir}")
             time.sleep(0.05)
         t_ready = time.monotonic()
-        motion = open_close_open(spec, duration_s)
+        with rec.lock:
+            names, latest = rec.names, rec.q[-1]
+        q_start = latest[[names.index(j) for j in spec.actuated_joint_names]]
+        motion = open_close_open(spec, duration_s, q_start)
         t_send = time.monotonic()
         pub.publish(conv.joint_trajectory_from_motion(motion))
         time.sleep(duration_s + 1.0)
