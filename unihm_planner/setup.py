@@ -21,8 +21,15 @@ setup(
     zip_safe=False,
     maintainer="UniHM developers",
     maintainer_email="dev@unihm.org",
-    description='Hand tokenizer (VQ-VAE), motion-token policy (Qwen3), target-trajectory planner, with their ROS nodes.',
+    description=('Hand tokenizer (VQ-VAE), motion-token policy (Qwen3), target-trajectory planner, '
+                 'with their ROS nodes.'),
     license="Apache-2.0",
     entry_points={
+        'unihm.commands': [
+            'tokenizer = unihm_planner.tokenizer.cli:register',
+        ],
+        'unihm.benchmarks': [
+            'tokenizer = unihm_planner.tokenizer.bench:run_benchmark',
+        ],
     },
 )
