@@ -17,12 +17,14 @@ setup(
     include_package_data=True,
     package_data={PACKAGE: ["**/*.yaml", "**/*.xml", "**/*.json", "**/*.safetensors", "**/*.txt"]},
     data_files=data_files,
-    install_requires=["setuptools"],
+    install_requires=["setuptools"],  # dependencies are pinned in one place: the top-level requirements.txt
     zip_safe=False,
     maintainer="UniHM developers",
     maintainer_email="dev@unihm.org",
     description='HOI datasets (DexYCB, OakInk), synthetic interactions, retargeting and language annotation.',
     license="Apache-2.0",
     entry_points={
+        "unihm.commands": ["data = unihm_data.cli:register"],
+        "unihm.benchmarks": ["retarget = unihm_data.bench:run_benchmark"],
     },
 )

@@ -95,8 +95,12 @@ def make_node(name: str, **kwargs: Any) -> Node:
     return Node(name, **kwargs)
 
 
-def run_node(factory: Callable[[], Node], args: list[str] | None = None, threads: int = 2) -> int:
+def run_node(factory: Callable[[], Node], args: list[str] | None = None, threads: int = 1) -> int:
     """rclpy.init, build the node, spin until SIGINT/SIGTERM, shut down. Returns the exit code.
+
+    One thread by default: rclpy's MultiThreadedExecutor was measured here to add ~0.4 s batching
+    latency with one worker, and to busy-spin a core while a callback runs (the node then misses
+    SIGTERM). Long work belongs in the core's own threads (as the driver's control loop does).
 
     A configuration error exits with code 2 and the message on stderr (names the offending key).
     """

@@ -8,8 +8,9 @@ Frame convention of every authored robot hand (MANO too), stated in each README:
 root frame at the wrist; +z from the wrist towards the middle fingertip; +x towards the thumb side of
 a right hand (towards the little finger side of a left hand); +y out of the back of the hand (the
 palm faces -y). Finger flexion is a positive rotation about the finger's local +x (tip moves to -y).
-Link lengths marked "approx." are read off vendor drawings/photos to about +-3 mm; joint limits and
-DoF/coupling structure are the vendor's published values (cited per hand in `SOURCES`).
+Robot hands: every joint's axis (point + direction at q = 0), joint limit and coupling is read from the
+published model cited in that hand's `sources` (document, file and field); no mesh or URDF is copied, the
+link frames and capsule/box geometry are ours. A figure with no public source is labelled "estimate" there.
 """
 
 from __future__ import annotations
@@ -228,16 +229,25 @@ def flow(v) -> str:
     return json.dumps(v)
 
 
+def nums(v) -> str:
+    """A YAML flow list of numbers rounded to 1e-6 (always with a '.', so YAML 1.1 reads a float, not '1e-06')."""
+    out = []
+    for x in v:
+        t = f"{round(float(x), 6) + 0.0:.6f}".rstrip("0")
+        out.append(t + "0" if t.endswith(".") else t)
+    return "[" + ", ".join("0.0" if t in ("-0.0", "0.0") else t for t in out) + "]"
+
+
 def collision_lines(m: Model) -> list[str]:
     out = []
     for link in m.links:
         if link.box is not None:
-            out.append(f"  - {{link: {link.name}, shape: box, size: {flow([round(x, 6) for x in link.box[0]])}, "
-                       f"center: {flow([round(x + 0.0, 6) for x in link.box[1]])}}}")
+            out.append(f"  - {{link: {link.name}, shape: box, size: {nums(link.box[0])}, "
+                       f"center: {nums(link.box[1])}}}")
         elif link.end is not None and link.radius > 0:
             end = [round(x + 0.0, 6) for x in link.end]
             shape = "capsule" if any(abs(x) > 1e-9 for x in end) else "sphere"
-            extra = f", start: [0.0, 0.0, 0.0], end: {flow(end)}" if shape == "capsule" else ""
+            extra = f", start: [0.0, 0.0, 0.0], end: {nums(end)}" if shape == "capsule" else ""
             out.append(f"  - {{link: {link.name}, shape: {shape}, radius: {link.radius}{extra}}}")
     return out
 
@@ -311,8 +321,8 @@ def readme(h: HandDef) -> str:
         lines.append("This model is the mirror image (x -> -x) of the right hand; limits are identical.")
     lines += ["", "## Provenance", "", "Authored from published kinematic facts (no vendor mesh or URDF copied):", ""]
     lines += [f"- {s}" for s in h.sources]
-    lines += ["", "Figures marked approx. in hand.yaml are read off drawings to about +-3 mm; DoF, couplings and "
-              "joint limits are the published values.", ""]
+    lines += ["", "Each source names the file and field a figure was read from; figures labelled 'estimate' have "
+              "no public source. Capsule/box collision shapes are simplified and ours.", ""]
     return "\n".join(lines)
 
 
@@ -327,8 +337,8 @@ HUMAN_TIPS = {"thumb": 4, "index": 8, "middle": 12, "ring": 16, "little": 20}
 
 
 def mano_right() -> HandDef:
-    # Mean-shape bone lengths (approx.) of the MANO template hand (Romero, Tzionas, Black, SIGGRAPH Asia
-    # 2017, zero shape): metacarpal heads and phalanx lengths to +-3 mm.
+    # Bone lengths: estimate, no public source checked (roughly the MANO mean shape; the MANO template is
+    # licensed and not read here). Ranges of motion: AAOS normal values.
     src_rom = "AAOS normal ROM: MCP 0-90, PIP 0-100, DIP 0-90 deg; ab/adduction +-20 deg"
     m = Model("mano_right", "wrist")
     fixed(m, "wrist", "palm", (0.0, 0.0, 0.045), box=((0.075, 0.025, 0.09), (0.0, 0.0, 0.0)))
@@ -354,28 +364,30 @@ def mano_right() -> HandDef:
     return HandDef(m, "right", ("mano",), "MANO right hand as a 21-keypoint, 20-DoF kinematic skeleton",
                    "palm", ("thumb_tip", "index_tip", "middle_tip", "ring_tip", "little_tip"), order, order,
                    (), "rad", None, None,
-                   ("Keypoint layout and mean bone lengths (approx.): MANO, Romero et al., 'Embodied Hands', "
+                   ("Keypoint layout: MANO, Romero et al., 'Embodied Hands', "
                     "SIGGRAPH Asia 2017; 21 keypoints = 16 MANO joints + 5 fingertip vertices "
                     "(745, 317, 444, 556, 673), reordered to wrist, thumb, index, middle, ring, little",
                     "Ranges of motion: AAOS 'Joint Motion: Method of Measuring and Recording' normal values "
                     "(MCP 0-90, PIP 0-100, DIP 0-90, thumb MCP 0-50, IP 0-80 deg); small hyperextension added",
-                    "Velocity 10 rad/s: a bound on human finger joint speed used for clamping only"),
+                    "Bone lengths and finger base positions: estimate, no public source checked (about the "
+                    "MANO mean shape)",
+                    "Velocity 10 rad/s: estimate, a bound on human finger joint speed used for clamping only"),
                    keypoints=kp)
 
 
 def shadow_right() -> HandDef:
-    src = "Shadow Dexterous Hand E series tech spec: joint ranges"
+    src = "MuJoCo Menagerie shadow_hand/right_hand.xml (from sr_common): joint class range/axis"
     m = Model("shadow_right", "forearm")
-    m.joints.append(Joint("WRJ2", "forearm", "wrist", axis=NABD, lower=-30 * DEG, upper=10 * DEG, velocity=2.0,
-                          src="Shadow spec: WRJ2 -30..10 deg (radial/ulnar)"))
+    m.joints.append(Joint("WRJ2", "forearm", "wrist", axis=ABD, lower=-30 * DEG, upper=10 * DEG, velocity=2.0,
+                          src="Menagerie right_hand.xml class wrist_y: axis 0 1 0, -0.523599..0.174533"))
     m.links.append(Link("wrist", end=(0.0, 0.0, 0.034), radius=0.02))
     m.joints.append(Joint("WRJ1", "wrist", "palm", (0.0, 0.0, 0.034), axis=FLEX, lower=-40 * DEG, upper=28 * DEG,
-                          velocity=2.0, src="Shadow spec: WRJ1 -40..28 deg (flexion)"))
+                          velocity=2.0, src="Menagerie right_hand.xml class wrist_x: axis 1 0 0, -0.698132..0.488692"))
     m.links.append(Link("palm", box=((0.084, 0.022, 0.095), (0.0, 0.0, 0.0475))))
     r = 0.0095
     for f, x, z in (("ff", 0.033, 0.095), ("mf", 0.011, 0.099), ("rf", -0.011, 0.095)):
         F = f.upper()
-        segs = [(f"{F}J4", f"{f}knuckle", NABD, -20 * DEG, 20 * DEG, 2.0, 0.0, None),
+        segs = [(f"{F}J4", f"{f}knuckle", ABD if f == "rf" else NABD, -20 * DEG, 20 * DEG, 2.0, 0.0, None),
                 (f"{F}J3", f"{f}proximal", FLEX, -15 * DEG, 90 * DEG, 2.0, 0.045, None),
                 (f"{F}J2", f"{f}middle", FLEX, 0.0, 90 * DEG, 2.0, 0.025, None),
                 (f"{F}J1", f"{f}distal", FLEX, 0.0, 90 * DEG, 2.0, 0.026, (f"{F}J2", 1.0, 0.0))]
@@ -383,7 +395,7 @@ def shadow_right() -> HandDef:
     m.joints.append(Joint("LFJ5", "palm", "lfmetacarpal", (-0.033, 0.0, 0.02071), axis=(-0.573576, 0.0, 0.819152),
                           lower=0.0, upper=45 * DEG, velocity=2.0, src=src + " (LFJ5 0..45 deg)"))
     m.links.append(Link("lfmetacarpal", end=(0.0, 0.0, 0.06579), radius=r))
-    segs = [("LFJ4", "lfknuckle", NABD, -20 * DEG, 20 * DEG, 2.0, 0.0, None),
+    segs = [("LFJ4", "lfknuckle", ABD, -20 * DEG, 20 * DEG, 2.0, 0.0, None),
             ("LFJ3", "lfproximal", FLEX, -15 * DEG, 90 * DEG, 2.0, 0.045, None),
             ("LFJ2", "lfmiddle", FLEX, 0.0, 90 * DEG, 2.0, 0.025, None),
             ("LFJ1", "lfdistal", FLEX, 0.0, 90 * DEG, 2.0, 0.026, ("LFJ2", 1.0, 0.0))]
@@ -391,8 +403,8 @@ def shadow_right() -> HandDef:
     segs = [("THJ5", "thbase", NROT, -60 * DEG, 60 * DEG, 2.0, 0.0, None),
             ("THJ4", "thproximal", FLEX, 0.0, 70 * DEG, 2.0, 0.038, None),
             ("THJ3", "thhub", FLEX, -12 * DEG, 12 * DEG, 2.0, 0.0, None),
-            ("THJ2", "thmiddle", ABD, -40 * DEG, 40 * DEG, 2.0, 0.032, None),
-            ("THJ1", "thdistal", ABD, -15 * DEG, 90 * DEG, 2.0, 0.0275, None)]
+            ("THJ2", "thmiddle", NABD, -40 * DEG, 40 * DEG, 2.0, 0.032, None),
+            ("THJ1", "thdistal", NABD, -15 * DEG, 90 * DEG, 2.0, 0.0275, None)]
     finger(m, "palm", (0.034, -0.00858, 0.029), (0.0, 0.785398, 0.0), segs, "thtip", 0.01, src)
     finish_couplings(m)
     order = tuple(j.name for j in m.joints if j.type != "fixed")
@@ -401,121 +413,261 @@ def shadow_right() -> HandDef:
     return HandDef(m, "right", ("shadow",), "Shadow Dexterous Hand E (right), 24 joints incl. 2 wrist joints",
                    "palm", tuple(tips), order, act, ("sim_kinematic", "sim_mujoco"), "rad", None,
                    vector_retarget("palm", tips, [4, 8, 12, 16, 20], 1.2, "shadow_right.urdf"),
-                   ("Shadow Robot Company, Shadow Dexterous Hand E series technical specification: 24 joints, "
-                    "20 actuated DoF (J1 coupled to J2 on FF/MF/RF/LF), joint ranges in degrees",
-                    "Link lengths (proximal 45, middle 25, distal 26 mm; thumb 38/32/27.5 mm; knuckle offsets "
-                    "33/11 mm): Shadow hand dimension drawing (approx. for palm offsets)",
-                    "Velocity 2 rad/s: conservative bound (not given per joint in the spec)"))
+                   ("Joint ranges and axis directions: MuJoCo Menagerie shadow_hand/right_hand.xml (Apache-2.0, "
+                    "converted from Shadow's sr_common URDF), <default> classes wrist_y, wrist_x, thbase, thproximal, "
+                    "thhub, thmiddle, thdistal (thdistal body quat 1 0 0 -1 turns its x axis to -y), metacarpal, "
+                    "knuckle (RFJ4/LFJ4 override axis 0 1 0), proximal, middle_distal",
+                    "Link offsets (knuckles 33/11/-11 mm x 95/99/95 mm; proximal 45, middle 25 mm; LF metacarpal at "
+                    "(-33, 0, 20.71) mm, knuckle 65.79 mm along it; thumb base (34, -8.58, 29) mm, 45 deg about y; "
+                    "thumb 38 / 32 mm; wrist-palm 34 mm): the same Menagerie body positions, and gymnasium-robotics "
+                    "1.4.2 envs/assets/hand/robot.xml (OpenAI Shadow model) for the fingertip sites (26 mm distal, "
+                    "27.5 mm thumb distal)",
+                    "24 joints, 20 actuated: J1 is coupled to J2 on FF/MF/RF/LF (Menagerie couples them by a tendon; "
+                    "modelled here as J1 = J2, a simplification)",
+                    "Velocity 2 rad/s: estimate, no public per-joint figure found"))
+
+
+# ------------------------------------------------------------------------------------------ screw-axis fingers
+# The robot hands below are authored from one published fact per joint: where its axis is and which way it
+# points with every joint at 0 (read off the cited vendor/community model and re-expressed in our wrist
+# frame, rounded to 1 um / 1e-5). By the product-of-exponentials formula these screw axes fix the whole
+# forward kinematics; the link frames are ours (finger frame: +x = the finger's flexion axis, +z towards
+# its tip, so flexion is a positive rotation about local +x and the tip moves to local -y).
+def _unit(v) -> np.ndarray:
+    v = np.asarray(v, dtype=float)
+    return v / np.linalg.norm(v)
+
+
+def _clean(v) -> tuple[float, ...]:
+    return tuple(round(float(x), 9) + 0.0 for x in v)
+
+
+def _snap(v) -> tuple[float, ...]:
+    v = _unit(v)
+    if int(np.sum(np.abs(v) > 2e-4)) == 1:  # a cardinal axis up to the table's rounding
+        return tuple(float(np.sign(x)) if abs(x) > 2e-4 else 0.0 for x in v)
+    return tuple(round(float(x), 6) + 0.0 for x in v)
+
+
+def screw_finger(m: Model, poses: dict, parent: str, segs, q0: dict, tip: str, radius: float, src: str,
+                 xref: int = 0) -> None:
+    """Append a serial finger from its q=0 screw axes: segs = [(joint, link, lower, upper, vel, mimic)].
+
+    q0[joint] = (axis point, axis direction) and q0[tip] = (tip point, None), in the hand root frame.
+    poses[link] = (origin, rotation) of every link already placed (at q=0); the finger's links are added.
+    """
+    p_par, R_par = poses[parent]
+    P = [np.array(q0[s[0]][0], dtype=float) for s in segs] + [np.array(q0[tip][0], dtype=float)]
+    x = _unit(q0[segs[xref][0]][1])
+    z = P[-1] - P[0]
+    z = _unit(z - x * (x @ z))
+    R = np.column_stack([x, np.cross(z, x), z])
+    prev = parent
+    for i, (jn, ln, lo, hi, vel, mimic) in enumerate(segs):
+        if i == 0:
+            xyz, rpy = R_par.T @ (P[0] - p_par), _clean(R_to_rpy(R_par.T @ R))
+        else:
+            xyz, rpy = R.T @ (P[i] - P[i - 1]), (0.0, 0.0, 0.0)
+        m.joints.append(Joint(jn, prev, ln, _clean(xyz), rpy, axis=_snap(R.T @ _unit(q0[jn][1])), lower=lo,
+                              upper=hi, velocity=vel, mimic=mimic, src=src))
+        m.links.append(Link(ln, end=_clean(R.T @ (P[i + 1] - P[i])), radius=radius))
+        poses[ln] = (P[i], R)
+        prev = ln
+    m.joints.append(Joint(f"{tip}_fixed", prev, tip, _clean(R.T @ (P[-1] - P[-2])), type="fixed"))
+    m.links.append(Link(tip, end=(0.0, 0.0, 0.0), radius=radius))
+    poses[tip] = (P[-1], R)
+
+
+def root_poses(root: str) -> dict:
+    return {root: (np.zeros(3), np.eye(3))}
+
+
+# Allegro v4 right: mani-skill 3.0.1 (BSD) assets/robots/allegro/allegro_hand_right.urdf, joint origins/axes,
+# wrist frame = its 'wrist' link (95 mm below base_link) with x_ours = y_src, y_ours = -x_src.
+ALLEGRO_Q0 = {
+    "joint_0.0": ((0.043500, 0.000000, 0.093458), (0.08716, 0.00000, 0.99619)),
+    "joint_1.0": ((0.044929, 0.000000, 0.109796), (0.99619, 0.00000, -0.08716)),
+    "joint_2.0": ((0.049636, 0.000000, 0.163590), (0.99619, 0.00000, -0.08716)),
+    "joint_3.0": ((0.052983, 0.000000, 0.201844), (0.99619, 0.00000, -0.08716)),
+    "link_3.0_tip": ((0.055310, 0.000000, 0.228442), None),
+    "joint_4.0": ((0.000000, 0.000000, 0.095700), (0.00000, 0.00000, 1.00000)),
+    "joint_5.0": ((0.000000, 0.000000, 0.112100), (1.00000, 0.00000, 0.00000)),
+    "joint_6.0": ((0.000000, 0.000000, 0.166100), (1.00000, 0.00000, 0.00000)),
+    "joint_7.0": ((0.000000, 0.000000, 0.204500), (1.00000, 0.00000, 0.00000)),
+    "link_7.0_tip": ((0.000000, 0.000000, 0.231200), None),
+    "joint_8.0": ((-0.043500, 0.000000, 0.093458), (-0.08716, 0.00000, 0.99619)),
+    "joint_9.0": ((-0.044929, 0.000000, 0.109796), (0.99619, 0.00000, 0.08716)),
+    "joint_10.0": ((-0.049636, 0.000000, 0.163590), (0.99619, 0.00000, 0.08716)),
+    "joint_11.0": ((-0.052983, 0.000000, 0.201844), (0.99619, 0.00000, 0.08716)),
+    "link_11.0_tip": ((-0.055310, 0.000000, 0.228442), None),
+    "joint_12.0": ((0.019333, 0.018200, 0.049013), (-0.08716, 0.00000, -0.99619)),
+    "joint_13.0": ((0.056728, 0.013200, 0.018638), (0.99619, 0.00000, -0.08716)),
+    "joint_14.0": ((0.074361, 0.013200, 0.017096), (0.00000, -1.00000, 0.00000)),
+    "joint_15.0": ((0.125565, 0.013200, 0.012616), (0.00000, -1.00000, 0.00000)),
+    "link_15.0_tip": ((0.167704, 0.013200, 0.008929), None),
+}
 
 
 def allegro_right() -> HandDef:
-    src = "Allegro Hand v4 manual: joint limits"
+    src = "mani-skill 3.0.1 assets/robots/allegro/allegro_hand_right.urdf: <limit> of this joint"
     m = Model("allegro_right", "wrist")
-    fixed(m, "wrist", "palm", (0.0, 0.0, 0.0475), box=((0.0408, 0.13, 0.095), (0.0, 0.0, 0.0)))
-    m.links[-1].box = ((0.13, 0.0408, 0.095), (0.0, 0.0, 0.0))
+    poses = root_poses("wrist")
+    fixed(m, "wrist", "palm", (0.0, 0.0, 0.0475), box=((0.13, 0.0408, 0.095), (0.0, 0.0, 0.0)))
     lim = [(-0.47, 0.47), (-0.196, 1.61), (-0.174, 1.709), (-0.227, 1.618)]
-    for i, (x, tilt) in enumerate(((0.0435, 0.0872665), (0.0, 0.0), (-0.0435, -0.0872665))):
+    v = 3.14
+    for i in range(3):
         b = 4 * i
-        segs = [(f"joint_{b}.0", f"link_{b}.0", ABD, *lim[0], 7.0, 0.0164, None),
-                (f"joint_{b + 1}.0", f"link_{b + 1}.0", FLEX, *lim[1], 7.0, 0.054, None),
-                (f"joint_{b + 2}.0", f"link_{b + 2}.0", FLEX, *lim[2], 7.0, 0.0384, None),
-                (f"joint_{b + 3}.0", f"link_{b + 3}.0", FLEX, *lim[3], 7.0, 0.0423, None)]
-        finger(m, "wrist", (x, 0.0, 0.095), (0.0, tilt, 0.0), segs, f"link_{b + 3}.0_tip", 0.0125, src)
-    segs = [("joint_12.0", "link_12.0", NROT, 0.263, 1.396, 7.0, 0.0, None),
-            ("joint_13.0", "link_13.0", ABD, -0.105, 1.163, 7.0, 0.0177, None),
-            ("joint_14.0", "link_14.0", FLEX, -0.189, 1.644, 7.0, 0.0514, None),
-            ("joint_15.0", "link_15.0", FLEX, -0.162, 1.719, 7.0, 0.0423, None)]
-    finger(m, "wrist", (0.045, -0.02, 0.045), (0.0, 1.0, 0.0), segs, "link_15.0_tip", 0.0125, src)
+        segs = [(f"joint_{b + k}.0", f"link_{b + k}.0", *lim[k], v, None) for k in range(4)]
+        screw_finger(m, poses, "wrist", segs, ALLEGRO_Q0, f"link_{b + 3}.0_tip", 0.0125, src, xref=1)
+    segs = [("joint_12.0", "link_12.0", 0.263, 1.396, v, None),
+            ("joint_13.0", "link_13.0", -0.105, 1.163, v, None),
+            ("joint_14.0", "link_14.0", -0.189, 1.644, v, None),
+            ("joint_15.0", "link_15.0", -0.162, 1.719, v, None)]
+    screw_finger(m, poses, "wrist", segs, ALLEGRO_Q0, "link_15.0_tip", 0.0125, src, xref=3)
     order = tuple(j.name for j in m.joints if j.type != "fixed")
     tips = ["link_15.0_tip", "link_3.0_tip", "link_7.0_tip", "link_11.0_tip"]
     return HandDef(m, "right", ("allegro",), "Wonik Allegro Hand v4 (right), 16 DoF, fully actuated",
                    "palm", tuple(tips), order, order, ("sim_kinematic", "sim_mujoco"), "rad", None,
                    vector_retarget("wrist", tips, [4, 8, 12, 16], 1.6, "allegro_right.urdf"),
-                   ("Wonik Robotics, Allegro Hand v4 user manual/datasheet: 16 DoF (4 fingers x 4), joint limits "
-                    "in rad as listed per joint, finger pitch 43.5 mm, index/ring splay 5 deg",
-                    "Phalanx lengths 54 / 38.4 / 26.7 mm + 15.7 mm fingertip, thumb 17.7 / 51.4 mm: Allegro v4 "
-                    "published kinematic dimensions; palm 95 mm long (approx.)",
-                    "Velocity 7 rad/s: Allegro v4 maximum joint speed (approx.)"))
+                   ("Joint limits, velocity (3.14 rad/s) and every joint origin/axis: mani-skill 3.0.1 wheel (BSD), "
+                    "mani_skill/assets/robots/allegro/allegro_hand_right.urdf (joint_0.0..joint_15.0 <origin>, "
+                    "<axis>, <limit>; link_*_tip origins) - the Allegro v4 model Wonik publishes, as used by "
+                    "dex-retargeting; 16 DoF: 4 fingers x 4, finger pitch 43.5 mm, index/ring splay 5 deg",
+                    "Root = that model's 'wrist' link (95 mm below base_link), axes re-labelled x = y_src, "
+                    "y = -x_src; palm box: estimate, no public source used"))
+
+
+# SCHUNK SVH right: dex-urdf (dexsuite/dex-urdf) robots/hands/schunk_hand/schunk_svh_hand_right.urdf, derived from
+# SCHUNK's schunk_svh_description; root = right_hand_base_link, x_ours = -x_src, y_ours = -y_src.
+SVH_Q0 = {
+    "right_hand_Thumb_Opposition": ((0.016900, -0.013130, 0.000000), (-0.00005, 0.25882, -0.96593)),
+    "right_hand_Thumb_Flexion": ((0.016902, -0.025025, 0.044394), (0.00019, -0.96593, -0.25881)),
+    "right_hand_j3": ((0.056922, -0.032109, 0.070861), (0.00019, -0.96593, -0.25881)),
+    "right_hand_j4": ((0.081676, -0.036491, 0.087233), (0.00019, -0.96593, -0.25881)),
+    "thtip": ((0.104367, -0.040508, 0.102240), None),
+    "right_hand_j5": ((-0.018400, 0.007130, 0.037500), (0.00000, 0.00000, 1.00000)),
+    "right_hand_index_spread": ((0.025000, 0.013130, 0.110000), (0.00010, 1.00000, 0.00010)),
+    "right_hand_Index_Finger_Proximal": ((0.025000, 0.013130, 0.110000), (1.00000, 0.00000, 0.00000)),
+    "right_hand_Index_Finger_Distal": ((0.025000, 0.013125, 0.158040), (1.00000, 0.00000, 0.00000)),
+    "right_hand_j14": ((0.025000, 0.013123, 0.184040), (1.00000, 0.00000, 0.00000)),
+    "fftip": ((0.025000, 0.013122, 0.198040), None),
+    "right_hand_Middle_Finger_Proximal": ((0.000000, 0.013130, 0.110000), (1.00000, 0.00000, 0.00000)),
+    "right_hand_Middle_Finger_Distal": ((-0.000000, 0.013125, 0.160040), (1.00000, 0.00000, 0.00000)),
+    "right_hand_j15": ((-0.000000, 0.013122, 0.192040), (1.00000, 0.00000, 0.00000)),
+    "mftip": ((-0.000000, 0.013121, 0.206040), None),
+    "right_hand_ring_spread": ((-0.022255, 0.013130, 0.103000), (0.00010, -1.00000, 0.00000)),
+    "right_hand_Ring_Finger": ((-0.022255, 0.013130, 0.103000), (1.00000, 0.00000, 0.00010)),
+    "right_hand_j12": ((-0.022260, 0.013130, 0.153040), (1.00000, 0.00000, 0.00010)),
+    "right_hand_j16": ((-0.022263, 0.013130, 0.185040), (1.00000, 0.00000, 0.00010)),
+    "rftip": ((-0.022264, 0.013130, 0.199040), None),
+    "right_hand_Finger_Spread": ((-0.043755, 0.013130, 0.093500), (0.00010, -1.00000, 0.00000)),
+    "right_hand_Pinky": ((-0.043755, 0.013130, 0.093500), (1.00000, 0.00000, 0.00010)),
+    "right_hand_j13": ((-0.043759, 0.013130, 0.138040), (1.00000, 0.00000, 0.00010)),
+    "right_hand_j17": ((-0.043761, 0.013130, 0.160040), (1.00000, 0.00000, 0.00010)),
+    "lftip": ((-0.043763, 0.013130, 0.174040), None),
+}
 
 
 def schunk_svh_right() -> HandDef:
-    src = "SCHUNK SVH manual: axis ranges"
-    m = Model("schunk_svh_right", "right_hand_base_link")
-    fixed(m, "right_hand_base_link", "right_hand_palm", (0.0, 0.0, 0.05), box=((0.09, 0.03, 0.1), (0.0, 0.0, 0.0)))
-    r = 0.009
-    segs = [("right_hand_Thumb_Opposition", "right_hand_z", NROT, 0.0, 0.9879, 1.0, 0.0, None),
-            ("right_hand_Thumb_Flexion", "right_hand_a", FLEX, 0.0, 0.9704, 1.0, 0.0485, None),
-            ("right_hand_j3", "right_hand_b", FLEX, 0.0, 0.0, 1.0, 0.030, ("right_hand_Thumb_Flexion", 1.01511, 0.0)),
-            ("right_hand_j4", "right_hand_c", FLEX, 0.0, 0.0, 1.0, 0.0296, ("right_hand_Thumb_Flexion", 1.44889, 0.0))]
-    finger(m, "right_hand_base_link", (0.03, -0.018, 0.02), (0.0, 0.9, 0.0), segs, "thtip", r, src)
-    # Palm fold: ring and little sit on a palm segment that folds with the thumb opposition axis.
-    m.joints.append(Joint("right_hand_j5", "right_hand_base_link", "right_hand_e1", (-0.0175, -0.01, 0.05),
-                          axis=NROT, mimic=("right_hand_Thumb_Opposition", 1.0, 0.0), velocity=1.0))
-    m.links.append(Link("right_hand_e1", box=((0.035, 0.025, 0.07), (-0.01, 0.0, 0.015))))
-    fs = ("right_hand_Finger_Spread", 1.0, 0.0)
-    for f, parent, x, z, spread, prox, dist, extra in (
-            ("index", "right_hand_base_link", 0.025, 0.11, 0.5, 0.7983, 1.334, "j14"),
-            ("middle", "right_hand_base_link", 0.0, 0.114, None, 0.7983, 1.334, "j15")):
-        segs = []
-        if spread is not None:
-            segs.append((f"right_hand_{f}_spread", f"right_hand_{f}_l", ABD, 0.0, 0.0, 1.0, 0.0,
-                         ("right_hand_Finger_Spread", spread, 0.0)))
-        P = f.capitalize()
-        segs += [(f"right_hand_{P}_Finger_Proximal", f"right_hand_{f}_p", FLEX, 0.0, prox, 1.0, 0.0483, None),
-                 (f"right_hand_{P}_Finger_Distal", f"right_hand_{f}_m", FLEX, 0.0, dist, 1.0, 0.026, None),
-                 (f"right_hand_{extra}", f"right_hand_{f}_d", FLEX, 0.0, 0.0, 1.0, 0.022,
-                  (f"right_hand_{P}_Finger_Distal", 1.045 if f == "index" else 1.0454, 0.0))]
-        finger(m, parent, (x, 0.0, z), (0, 0, 0), segs, "fftip" if f == "index" else "mftip", r, src)
-    for f, x, z, spread, a, b, tip in (("ring", 0.0075, 0.058, 0.5, 1.3588, 1.42093, "rftip"),
-                                       ("pinky", -0.0175, 0.048, 1.0, 1.3588, 1.42307, "lftip")):
-        P = "Ring_Finger" if f == "ring" else "Pinky"
-        segs = []
-        if f == "ring":
-            segs.append(("right_hand_ring_spread", "right_hand_ring_l", ABD, 0.0, 0.0, 1.0, 0.0, (fs[0], spread, 0.0)))
-        else:
-            segs.append((fs[0], "right_hand_pinky_l", ABD, 0.0, 0.5829, 1.0, 0.0, None))
-        jm, jd = ("j12", "j16") if f == "ring" else ("j13", "j17")
-        segs += [(f"right_hand_{P}", f"right_hand_{f}_p", FLEX, 0.0, 0.98, 1.0, 0.0483, None),
-                 (f"right_hand_{jm}", f"right_hand_{f}_m", FLEX, 0.0, 0.0, 1.0, 0.026, (f"right_hand_{P}", a, 0.0)),
-                 (f"right_hand_{jd}", f"right_hand_{f}_d", FLEX, 0.0, 0.0, 1.0, 0.022, (f"right_hand_{P}", b, 0.0))]
-        finger(m, "right_hand_e1", (x, 0.0, z), (0, 0, 0), segs, tip, r, src)
+    src = "dex-urdf schunk_svh_hand_right.urdf: <limit> of this joint"
+    P = "right_hand_"
+    m = Model("schunk_svh_right", P + "base_link")
+    poses = root_poses(P + "base_link")
+    fixed(m, P + "base_link", P + "palm", (0.0, 0.0, 0.05), box=((0.09, 0.03, 0.1), (0.0, 0.0, 0.0)))
+    r, v = 0.009, 1.0
+    segs = [(P + "Thumb_Opposition", P + "z", 0.0, 0.9879, v, None),
+            (P + "Thumb_Flexion", P + "a", 0.0, 0.9704, v, None),
+            (P + "j3", P + "b", 0.0, 0.0, v, (P + "Thumb_Flexion", 1.01511, 0.0)),
+            (P + "j4", P + "c", 0.0, 0.0, v, (P + "Thumb_Flexion", 1.44889, 0.0))]
+    screw_finger(m, poses, P + "base_link", segs, SVH_Q0, "thtip", r, src, xref=1)
+    # Palm fold: ring and little sit on a palm segment that turns with the thumb opposition (j5 mimics it 1:1).
+    p5 = SVH_Q0[P + "j5"][0]
+    m.joints.append(Joint(P + "j5", P + "base_link", P + "e1", p5, axis=_snap(SVH_Q0[P + "j5"][1]),
+                          mimic=(P + "Thumb_Opposition", 1.0, 0.0), velocity=v, src=src))
+    m.links.append(Link(P + "e1", box=((0.05, 0.025, 0.07), (-0.012, 0.0, 0.035))))
+    poses[P + "e1"] = (np.array(p5), np.eye(3))
+    fs = P + "Finger_Spread"
+    segs = [(P + "index_spread", P + "index_l", 0.0, 0.0, v, (fs, 0.5, 0.0)),
+            (P + "Index_Finger_Proximal", P + "index_p", 0.0, 0.79849, v, None),
+            (P + "Index_Finger_Distal", P + "index_m", 0.0, 1.334, v, None),
+            (P + "j14", P + "index_d", 0.0, 0.0, v, (P + "Index_Finger_Distal", 1.045, 0.0))]
+    screw_finger(m, poses, P + "base_link", segs, SVH_Q0, "fftip", r, src, xref=1)
+    segs = [(P + "Middle_Finger_Proximal", P + "middle_p", 0.0, 0.79849, v, None),
+            (P + "Middle_Finger_Distal", P + "middle_m", 0.0, 1.334, v, None),
+            (P + "j15", P + "middle_d", 0.0, 0.0, v, (P + "Middle_Finger_Distal", 1.0454, 0.0))]
+    screw_finger(m, poses, P + "base_link", segs, SVH_Q0, "mftip", r, src, xref=0)
+    segs = [(P + "ring_spread", P + "ring_l", 0.0, 0.0, v, (fs, 0.5, 0.0)),
+            (P + "Ring_Finger", P + "ring_p", 0.0, 0.98175, v, None),
+            (P + "j12", P + "ring_m", 0.0, 0.0, v, (P + "Ring_Finger", 1.3588, 0.0)),
+            (P + "j16", P + "ring_d", 0.0, 0.0, v, (P + "Ring_Finger", 1.42093, 0.0))]
+    screw_finger(m, poses, P + "e1", segs, SVH_Q0, "rftip", r, src, xref=1)
+    segs = [(fs, P + "pinky_l", 0.0, 0.5829, v, None),
+            (P + "Pinky", P + "pinky_p", 0.0, 0.98175, v, None),
+            (P + "j13", P + "pinky_m", 0.0, 0.0, v, (P + "Pinky", 1.3588, 0.0)),
+            (P + "j17", P + "pinky_d", 0.0, 0.0, v, (P + "Pinky", 1.42307, 0.0))]
+    screw_finger(m, poses, P + "e1", segs, SVH_Q0, "lftip", r, src, xref=1)
     finish_couplings(m)
-    for j in m.joints:  # spread to the little finger side is negative abduction in our convention
-        if j.name in ("right_hand_ring_spread", fs[0]):
-            j.axis = NABD
     order = tuple(j.name for j in m.joints if j.type != "fixed")
     act = tuple(n for n in order if not next(j for j in m.joints if j.name == n).mimic)
     tips = ["thtip", "fftip", "mftip", "rftip", "lftip"]
     return HandDef(m, "right", ("schunk_svh",), "SCHUNK SVH 5-finger hand (right), 20 joints, 9 actuated",
-                   "right_hand_palm", tuple(tips), order, act, ("sim_kinematic", "sim_mujoco"), "rad", None,
-                   vector_retarget("right_hand_base_link", tips, [4, 8, 12, 16, 20], 1.2, "schunk_svh_right.urdf"),
-                   ("SCHUNK SVH assembly and operating manual: 9 drives, 20 joints, axis ranges (thumb opposition "
-                    "0-56.6 deg, thumb flexion 0-55.6 deg, finger proximal 0-45.7 deg, distal 0-76.4 deg, "
-                    "ring/little 0-56.1 deg, spread 0-33.4 deg)",
-                    "Coupling ratios of the SVH linkages (1.01511, 1.44889, 1.045, 1.0454, 1.3588, 1.42093, "
-                    "1.42307, spread 0.5) from the SCHUNK schunk_svh_description kinematic parameters",
-                    "Phalanx lengths 48.3 / 26 / 22 mm and palm offsets: SVH dimension drawing (approx.)",
-                    "Velocity 1 rad/s: finger closing in about 1 s per the manual (approx.)"))
+                   P + "palm", tuple(tips), order, act, ("sim_kinematic", "sim_mujoco"), "rad", None,
+                   vector_retarget(P + "base_link", tips, [4, 8, 12, 16, 20], 1.2, "schunk_svh_right.urdf"),
+                   ("9 drives / 20 joints, joint limits (rad), coupling ratios (1.01511, 1.44889, 1.045, 1.0454, "
+                    "1.3588, 1.42093, 1.42307, spread 0.5, palm fold j5 = 1.0 x opposition), every joint origin/axis "
+                    "and the 14 mm fingertip offsets: dexsuite/dex-urdf robots/hands/schunk_hand/"
+                    "schunk_svh_hand_right.urdf (commits 3e66af3/1875dfe), the model dex-retargeting uses, derived "
+                    "from SCHUNK's schunk_svh_description (that file marks the palm-segment e1/e2 lengths as "
+                    "'LENGTH NOT FOUND IN DATASHEET! GUESSED')",
+                    "Velocity 1 rad/s: the <limit velocity> of that URDF (no datasheet figure found; estimate)",
+                    "Root = right_hand_base_link, axes re-labelled x = -x_src, y = -y_src; palm boxes: estimate"))
+
+
+# LEAP Hand right: dexsuite/dex-urdf robots/hands/leap_hand/leap_hand_right.urdf (commit 77eb4ac), the LEAP authors'
+# URDF re-rooted; root = its 'base' link, x_ours = y_src, y_ours = -x_src.
+LEAP_Q0 = {
+    "j1": ((0.061000, -0.018700, 0.091000), (1.00000, 0.00000, -0.00001)),
+    "j0": ((0.046500, -0.006500, 0.129100), (0.00001, -1.00000, -0.00001)),
+    "j2": ((0.060800, -0.019500, 0.144100), (1.00000, 0.00001, 0.00000)),
+    "j3": ((0.060600, -0.019500, 0.180200), (1.00000, 0.00001, 0.00000)),
+    "index_tip_head": ((0.045600, -0.019501, 0.228200), None),
+    "j5": ((0.015600, -0.018700, 0.090900), (1.00000, 0.00000, -0.00001)),
+    "j4": ((0.001100, -0.006500, 0.129000), (0.00001, -1.00000, -0.00001)),
+    "j6": ((0.015400, -0.019500, 0.144000), (1.00000, 0.00001, 0.00000)),
+    "j7": ((0.015200, -0.019500, 0.180100), (1.00000, 0.00001, 0.00000)),
+    "middle_tip_head": ((0.000200, -0.019501, 0.228100), None),
+    "j9": ((-0.029800, -0.018700, 0.090910), (1.00000, 0.00000, -0.00001)),
+    "j8": ((-0.044300, -0.006500, 0.129010), (0.00001, -1.00000, -0.00001)),
+    "j10": ((-0.030000, -0.019500, 0.144010), (1.00000, 0.00001, 0.00000)),
+    "j11": ((-0.030200, -0.019500, 0.180100), (1.00000, 0.00001, 0.00000)),
+    "ring_tip_head": ((-0.045200, -0.019501, 0.228100), None),
+    "j12": ((0.036800, -0.021600, 0.028700), (0.00000, 0.00000, -1.00000)),
+    "j13": ((0.051100, -0.021600, 0.015700), (1.00000, -0.00001, 0.00000)),
+    "j14": ((0.068100, -0.007100, 0.015700), (0.00000, -1.00000, -0.00001)),
+    "j15": ((0.114700, -0.006900, 0.015700), (0.00000, -1.00000, -0.00001)),
+    "thumb_tip_head": ((0.174700, -0.021900, 0.015700), None),
+}
 
 
 def leap_right() -> HandDef:
-    src = "LEAP Hand (Shaw et al., RSS 2023) URDF/API limits"
+    src = "dex-urdf leap_hand_right.urdf: <limit> of this joint"
     m = Model("leap_right", "base")
-    fixed(m, "base", "palm", (0.0, 0.0, 0.045), box=((0.12, 0.035, 0.09), (0.0, 0.0, 0.0)))
+    poses = root_poses("base")
+    fixed(m, "base", "palm", (0.0, -0.01, 0.045), box=((0.11, 0.035, 0.09), (0.01, 0.0, 0.0)))
     r, v = 0.011, 8.48
     lim = {"flex": (-0.314, 2.23), "abd": (-1.047, 1.047), "pip": (-0.506, 1.885), "dip": (-0.366, 2.042)}
-    for i, (f, x, sfx) in enumerate((("index", 0.0454, ""), ("middle", 0.0, "_2"), ("ring", -0.0454, "_3"))):
+    for i, (f, sfx) in enumerate((("index", ""), ("middle", "_2"), ("ring", "_3"))):
         b = 4 * i
-        segs = [(f"j{b + 1}", f"mcp_joint{sfx}", FLEX, *lim["flex"], v, 0.015, None),
-                (f"j{b}", f"pip{sfx}", ABD, *lim["abd"], v, 0.036, None),
-                (f"j{b + 2}", f"dip{sfx}", FLEX, *lim["pip"], v, 0.036, None),
-                (f"j{b + 3}", f"fingertip{sfx}", FLEX, *lim["dip"], v, 0.048, None)]
-        finger(m, "base", (x, 0.0, 0.095), (0, 0, 0), segs, f"{f}_tip_head", r, src)
-    segs = [("j12", "pip_4", NROT, -0.349, 2.094, v, 0.015, None),
-            ("j13", "thumb_pip", ABD, -0.47, 2.443, v, 0.0, None),
-            ("j14", "thumb_dip", FLEX, -1.20, 1.90, v, 0.046, None),
-            ("j15", "thumb_fingertip", FLEX, -1.34, 1.88, v, 0.061, None)]
-    finger(m, "base", (0.05, -0.02, 0.03), (0.0, 1.2, 0.0), segs, "thumb_tip_head", r, src)
+        segs = [(f"j{b + 1}", f"mcp_joint{sfx}", *lim["flex"], v, None),
+                (f"j{b}", f"pip{sfx}", *lim["abd"], v, None),
+                (f"j{b + 2}", f"dip{sfx}", *lim["pip"], v, None),
+                (f"j{b + 3}", f"fingertip{sfx}", *lim["dip"], v, None)]
+        screw_finger(m, poses, "base", segs, LEAP_Q0, f"{f}_tip_head", r, src, xref=0)
+    segs = [("j12", "pip_4", -0.349, 2.094, v, None),
+            ("j13", "thumb_pip", -0.47, 2.443, v, None),
+            ("j14", "thumb_dip", -1.20, 1.90, v, None),
+            ("j15", "thumb_fingertip", -1.34, 1.88, v, None)]
+    screw_finger(m, poses, "base", segs, LEAP_Q0, "thumb_tip_head", r, src, xref=3)
     order = tuple(f"j{i}" for i in range(16))
     tips = ["thumb_tip_head", "index_tip_head", "middle_tip_head", "ring_tip_head"]
     native = {j.name: (j.lower + math.pi, j.upper + math.pi) for j in m.joints if j.type != "fixed"}
@@ -523,27 +675,50 @@ def leap_right() -> HandDef:
                    "palm", tuple(tips), order, order, ("sim_kinematic", "sim_mujoco"), "leap_dxl_rad",
                    {n: native[n] for n in order},
                    vector_retarget("base", tips, [4, 8, 12, 16], 1.6, "leap_right.urdf"),
-                   ("Shaw, Agarwal, Pathak, 'LEAP Hand', RSS 2023: 16 DoF, universal MCP (flexion then "
-                    "abduction), joint order j0..j15 = index (abd, flex, pip, dip), middle, ring, thumb",
-                    "Joint limits as in the LEAP Hand API (leap_hand_utils) and published URDF, in rad",
+                   ("Shaw, Agarwal, Pathak, 'LEAP Hand', RSS 2023: 16 DoF, MCP flexion then abduction, joint order "
+                    "j0..j15 = index (abd, flex, pip, dip), middle, ring, thumb",
+                    "Joint limits, velocity 8.48 rad/s and every joint origin/axis: dexsuite/dex-urdf "
+                    "robots/hands/leap_hand/leap_hand_right.urdf (commit 77eb4ac; joints '0'..'15' <origin>, <axis>, "
+                    "<limit>; *_tip_head origins), the LEAP authors' URDF as used by dex-retargeting",
                     "Native unit: the LEAP API commands Dynamixel positions in rad where pi = our 0 (flat hand)",
-                    "Velocity 8.48 rad/s: Dynamixel XC330-M288 no-load speed 81 rpm",
-                    "Link lengths (approx.): LEAP Hand CAD dimension drawing"))
+                    "Root = that URDF's 'base' link, axes re-labelled x = y_src, y = -x_src; palm box: estimate"))
+
+
+# PSYONIC Ability Hand right: mani-skill 3.0.1 assets/robots/ability_hand/ability_hand_right.urdf (PSYONIC's
+# published URDF); root = its base_link origin, axes turned so +z points along the middle finger (rows of R):
+# x = (0.01797, 0.99983, 0.00325), y = (-0.91949, 0.01780, -0.39270), z = (-0.39269, 0.00407, 0.91966) in base_link.
+ABILITY_Q0 = {
+    "index_q1": ((0.028061, -0.028627, 0.091923), (0.99423, -0.08388, -0.06685)),
+    "index_q2": ((0.029812, -0.037743, 0.129401), (0.99423, -0.08388, -0.06685)),
+    "index_tip": ((0.033149, -0.028581, 0.167531), None),
+    "middle_q1": ((0.008530, -0.028163, 0.095662), (0.99961, -0.02801, 0.00000)),
+    "middle_q2": ((0.008273, -0.037330, 0.133167), (0.99961, -0.02801, 0.00000)),
+    "middle_tip": ((0.008530, -0.028163, 0.171441), None),
+    "ring_q1": ((-0.011624, -0.028627, 0.092969), (0.99725, 0.03160, 0.06711)),
+    "ring_q2": ((-0.013852, -0.037821, 0.130402), (0.99725, 0.03160, 0.06711)),
+    "ring_tip": ((-0.016710, -0.028681, 0.168577), None),
+    "pinky_q1": ((-0.030692, -0.029595, 0.086132), (0.99211, 0.09543, 0.08128)),
+    "pinky_q2": ((-0.032875, -0.038787, 0.123569), (0.99211, 0.09543, 0.08128)),
+    "pinky_tip": ((-0.036868, -0.029721, 0.161659), None),
+    "thumb_q1": ((0.024217, -0.015744, 0.028345), (-0.08513, -0.39274, 0.91570)),
+    "thumb_q2": ((0.050090, -0.017167, 0.046249), (0.22088, -0.77362, -0.59391)),
+    "thumb_tip": ((0.112994, -0.016781, 0.069140), None),
+}
 
 
 def ability_right() -> HandDef:
-    src = "PSYONIC Ability Hand API manual: finger 0-120 deg, thumb rotator -120..0 deg"
+    src = "mani-skill 3.0.1 assets/robots/ability_hand/ability_hand_right.urdf: <limit> of this joint"
     m = Model("ability_right", "base_link")
-    fixed(m, "base_link", "palm", (0.0, 0.0, 0.05), box=((0.08, 0.03, 0.1), (0.0, 0.0, 0.0)))
-    q2 = (1.05851325, 0.72349796)
-    for f, x, z in (("index", 0.028, 0.105), ("middle", 0.009, 0.108), ("ring", -0.01, 0.104),
-                    ("pinky", -0.028, 0.098)):
-        segs = [(f"{f}_q1", f"{f}_L1", FLEX, 0.0, 2.0944, 8.7, 0.0386, None),
-                (f"{f}_q2", f"{f}_L2", FLEX, 0.0, 0.0, 8.7, 0.045, (f"{f}_q1", *q2))]
-        finger(m, "base_link", (x, 0.0, z), (0, 0, 0), segs, f"{f}_tip", 0.009, src)
-    segs = [("thumb_q1", "thumb_L1", ROT, -2.0944, 0.0, 8.7, 0.028, None),
-            ("thumb_q2", "thumb_L2", FLEX, 0.0, 2.0944, 8.7, 0.065, None)]
-    finger(m, "base_link", (0.03, -0.015, 0.03), (0.0, 1.3, 0.0), segs, "thumb_tip", 0.01, src)
+    poses = root_poses("base_link")
+    fixed(m, "base_link", "palm", (0.0, -0.02, 0.05), box=((0.08, 0.03, 0.1), (0.0, 0.0, 0.0)))
+    q2, v = (1.05851325, 0.72349796), 8.0677777442
+    for f in ("index", "middle", "ring", "pinky"):
+        segs = [(f"{f}_q1", f"{f}_L1", 0.0, 2.0943951, v, None),
+                (f"{f}_q2", f"{f}_L2", 0.0, 0.0, v, (f"{f}_q1", *q2))]
+        screw_finger(m, poses, "base_link", segs, ABILITY_Q0, f"{f}_tip", 0.009, src, xref=0)
+    segs = [("thumb_q1", "thumb_L1", -2.0943951, 0.0, v, None),
+            ("thumb_q2", "thumb_L2", 0.0, 2.0943951, v, None)]
+    screw_finger(m, poses, "base_link", segs, ABILITY_Q0, "thumb_tip", 0.01, src, xref=1)
     finish_couplings(m)
     order = ("index_q1", "middle_q1", "ring_q1", "pinky_q1", "thumb_q2", "thumb_q1",
              "index_q2", "middle_q2", "ring_q2", "pinky_q2")
@@ -554,32 +729,54 @@ def ability_right() -> HandDef:
     return HandDef(m, "right", ("ability",), "PSYONIC Ability Hand (right), 10 joints, 6 actuated",
                    "palm", tuple(tips), order, act, ("sim_kinematic", "sim_mujoco"), "ability_deg", native,
                    vector_retarget("base_link", tips, [4, 8, 12, 16, 20], 1.0, "ability_right.urdf"),
-                   ("PSYONIC Ability Hand technical specifications / API manual: 6 motors (index, middle, ring, "
-                    "pinky, thumb flexor, thumb rotator, in that API order), positions in degrees, "
-                    "finger 0-120 deg, thumb rotator -120..0 deg",
-                    "PIP coupled to MCP by a four-bar, linearised q2 = 1.05851325 q1 + 0.72349796 rad "
-                    "(PSYONIC ability-hand-api kinematic parameters)",
-                    "Velocity 8.7 rad/s (500 deg/s, approx. from the 0.2-0.3 s full-closure time)",
-                    "Link lengths (approx.): Ability Hand dimension drawing"))
+                   ("6 motors (index, middle, ring, pinky, thumb flexor, thumb rotator, in the API order), positions "
+                    "in degrees: PSYONIC ability-hand-api documentation (estimate for the order: not re-checked)",
+                    "Joint limits (finger q1 0..2.0944 rad, thumb_q1 -2.0944..0, thumb_q2 0..2.0944), the four-bar "
+                    "coupling q2 = 1.05851325 q1 + 0.72349796 (<mimic>), velocity 8.0678 rad/s and every joint "
+                    "origin/axis: mani-skill 3.0.1 wheel, mani_skill/assets/robots/ability_hand/"
+                    "ability_hand_right.urdf (PSYONIC's URDF; its thumb_q1 velocity 40.34 rad/s is not adopted)",
+                    "Root = that URDF's base_link origin, axes turned so +z runs along the middle finger; palm box: "
+                    "estimate"))
+
+
+# Inspire RH56DFX right: dexsuite/dex-urdf robots/hands/inspire_hand/inspire_hand_right.urdf (commit 41e0c8b),
+# root = its 'base' link, x_ours = y_src, y_ours = -x_src.
+INSPIRE_Q0 = {
+    "index_proximal_joint": ((0.032269, 0.000285, 0.136530), (0.99939, 0.00000, -0.03489)),
+    "index_intermediate_joint": ((0.032387, -0.002329, 0.168571), (0.99939, 0.00000, -0.03489)),
+    "index_tip": ((0.028960, -0.003129, 0.213718), None),
+    "middle_proximal_joint": ((0.012951, 0.000285, 0.137100), (1.00000, 0.00000, 0.00000)),
+    "middle_intermediate_joint": ((0.011951, -0.002138, 0.169141), (1.00000, 0.00000, 0.00000)),
+    "middle_tip": ((0.006951, -0.003138, 0.217141), None),
+    "ring_proximal_joint": ((-0.006286, 0.000285, 0.136910), (0.99863, 0.00000, 0.05236)),
+    "ring_intermediate_joint": ((-0.008963, -0.002138, 0.168855), (0.99863, 0.00000, 0.05236)),
+    "ring_tip": ((-0.016312, -0.002938, 0.213531), None),
+    "pinky_proximal_joint": ((-0.025487, 0.000285, 0.135710), (0.99453, 0.00000, 0.10450)),
+    "pinky_intermediate_joint": ((-0.029830, -0.002137, 0.167471), (0.99453, 0.00000, 0.10450)),
+    "pinky_tip": ((-0.038669, -0.002937, 0.203746), None),
+    "thumb_proximal_yaw_joint": ((0.020450, -0.016960, 0.069100), (-0.00001, 0.00000, -1.00000)),
+    "thumb_proximal_pitch_joint": ((0.029260, -0.027852, 0.059850), (-0.27913, -0.96025, 0.00000)),
+    "thumb_intermediate_joint": ((0.071802, -0.039385, 0.094403), (-0.27913, -0.96025, 0.00000)),
+    "thumb_distal_joint": ((0.091580, -0.043885, 0.104559), (-0.27913, -0.96025, 0.00000)),
+    "thumb_tip": ((0.112652, -0.043762, 0.118558), None),
+}
 
 
 def inspire_right() -> HandDef:
-    src = "Inspire RH56DFX manual: angle ranges"
+    src = "dex-urdf inspire_hand_right.urdf: <limit> of this joint"
     m = Model("inspire_right", "base")
-    fixed(m, "base", "palm", (0.0, 0.0, 0.05), box=((0.075, 0.03, 0.1), (0.0, 0.0, 0.0)))
+    poses = root_poses("base")
+    fixed(m, "base", "palm", (0.0, 0.0, 0.065), box=((0.075, 0.03, 0.13), (0.0, 0.0, 0.0)))
     v, mim = 1.8, (1.06399, -0.04545)
-    for f, x, z in (("index", 0.0285, 0.125), ("middle", 0.0095, 0.127), ("ring", -0.0095, 0.125),
-                    ("pinky", -0.0285, 0.12)):
-        segs = [(f"{f}_proximal_joint", f"{f}_proximal", FLEX, 0.0, 1.47, v, 0.032, None),
-                (f"{f}_intermediate_joint", f"{f}_intermediate", FLEX, 0.0, 0.0, v, 0.042 if f != "pinky" else 0.035,
-                 (f"{f}_proximal_joint", *mim))]
-        finger(m, "base", (x, 0.0, z), (0, 0, 0), segs, f"{f}_tip", 0.008, src)
-    segs = [("thumb_proximal_yaw_joint", "thumb_proximal_base", NROT, -0.1, 1.3, v, 0.0, None),
-            ("thumb_proximal_pitch_joint", "thumb_proximal", FLEX, 0.0, 0.5, v, 0.045, None),
-            ("thumb_intermediate_joint", "thumb_intermediate", FLEX, 0.0, 0.0, v, 0.022,
-             ("thumb_proximal_pitch_joint", 1.6, 0.0)),
-            ("thumb_distal_joint", "thumb_distal", FLEX, 0.0, 0.0, v, 0.03, ("thumb_proximal_pitch_joint", 2.4, 0.0))]
-    finger(m, "base", (0.027, -0.012, 0.07), (0.0, 1.1, 0.0), segs, "thumb_tip", 0.009, src)
+    for f in ("index", "middle", "ring", "pinky"):
+        segs = [(f"{f}_proximal_joint", f"{f}_proximal", 0.0, 1.47, v, None),
+                (f"{f}_intermediate_joint", f"{f}_intermediate", 0.0, 0.0, v, (f"{f}_proximal_joint", *mim))]
+        screw_finger(m, poses, "base", segs, INSPIRE_Q0, f"{f}_tip", 0.008, src, xref=0)
+    segs = [("thumb_proximal_yaw_joint", "thumb_proximal_base", 0.0, 1.308, v, None),
+            ("thumb_proximal_pitch_joint", "thumb_proximal", 0.0, 0.6, v, None),
+            ("thumb_intermediate_joint", "thumb_intermediate", 0.0, 0.0, v, ("thumb_proximal_pitch_joint", 1.334, 0.0)),
+            ("thumb_distal_joint", "thumb_distal", 0.0, 0.0, v, ("thumb_proximal_pitch_joint", 0.667, 0.0))]
+    screw_finger(m, poses, "base", segs, INSPIRE_Q0, "thumb_tip", 0.009, src, xref=1)
     finish_couplings(m)
     act = ("pinky_proximal_joint", "ring_proximal_joint", "middle_proximal_joint", "index_proximal_joint",
            "thumb_proximal_pitch_joint", "thumb_proximal_yaw_joint")
@@ -590,42 +787,71 @@ def inspire_right() -> HandDef:
                    "palm", tuple(tips), order, act, ("sim_kinematic", "sim_mujoco", "inspire_modbus"),
                    "inspire_0_1000", {n: (1000.0, 0.0) for n in act},
                    vector_retarget("base", tips, [4, 8, 12, 16, 20], 1.15, "inspire_right.urdf"),
-                   ("Inspire Robots RH56DFX user manual: 6 linear actuators, register order little, ring, middle, "
-                    "index, thumb bend, thumb rotation; ANGLE_SET 0..1000 with 1000 = open, 0 = closed",
-                    "Joint ranges and couplings (finger intermediate = 1.06399 proximal - 0.04545; thumb "
-                    "intermediate/distal = 1.6 / 2.4 x thumb pitch) from Inspire's published RH56 kinematic "
-                    "model (as used by dex-retargeting's assets)",
-                    "Velocity 1.8 rad/s: full finger stroke in about 0.8 s per the manual (approx.)",
-                    "Link lengths (approx.): RH56DFX dimension drawing"))
+                   ("6 linear actuators, register order little, ring, middle, index, thumb bend, thumb rotation; "
+                    "ANGLE_SET 0..1000 with 1000 = open, 0 = closed: Inspire RH56DFX user manual (estimate: the "
+                    "manual was not re-checked for this revision)",
+                    "Joint limits (fingers 0..1.47 rad, thumb yaw 0..1.308, thumb pitch 0..0.6), couplings "
+                    "(finger intermediate = 1.06399 proximal - 0.04545; thumb intermediate / distal = 1.334 / 0.667 x "
+                    "thumb pitch, <mimic>) and every joint origin/axis: dexsuite/dex-urdf robots/hands/inspire_hand/"
+                    "inspire_hand_right.urdf (commit 41e0c8b), the model dex-retargeting uses",
+                    "Velocity 1.8 rad/s: estimate, no public source found (that URDF's 0.5 is a placeholder)",
+                    "Root = that URDF's 'base' link, axes re-labelled x = y_src, y = -x_src; palm box: estimate"))
+
+
+# ROBOTERA XHAND1 right: body/joint table of a public XHAND1 MJCF (right_hand_link tree, converted from ROBOTERA's
+# xhand_right URDF); root = right_hand_link, x_ours = x_src, y_ours = -y_src, z_ours = -z_src.
+XHAND_Q0 = {
+    "right_hand_thumb_bend_joint": ((0.022800, -0.009500, 0.030500), (0.00000, 0.00000, -1.00000)),
+    "right_hand_thumb_rota_joint1": ((0.051399, -0.017818, 0.028720), (-0.03930, -0.96513, -0.25882)),
+    "right_hand_thumb_rota_joint2": ((0.106653, -0.020068, 0.028720), (-0.03930, -0.96513, -0.25882)),
+    "right_hand_thumb_tip": ((0.156839, -0.022111, 0.028720), None),
+    "right_hand_index_bend_joint": ((0.026500, -0.006500, 0.089900), (0.00000, 1.00000, 0.00000)),
+    "right_hand_index_joint1": ((0.026500, -0.006500, 0.107700), (1.00000, 0.00000, 0.00000)),
+    "right_hand_index_joint2": ((0.026500, -0.006500, 0.163500), (1.00000, 0.00000, 0.00000)),
+    "right_hand_index_tip": ((0.026500, -0.006500, 0.205748), None),
+    "right_hand_mid_joint1": ((0.004000, -0.006500, 0.108200), (1.00000, 0.00000, 0.00000)),
+    "right_hand_mid_joint2": ((0.004000, -0.006500, 0.164000), (1.00000, 0.00000, 0.00000)),
+    "right_hand_mid_tip": ((0.004000, -0.006500, 0.206248), None),
+    "right_hand_ring_joint1": ((-0.016000, -0.006500, 0.105200), (1.00000, 0.00000, 0.00000)),
+    "right_hand_ring_joint2": ((-0.016000, -0.006500, 0.161000), (1.00000, 0.00000, 0.00000)),
+    "right_hand_ring_tip": ((-0.016000, -0.006500, 0.203248), None),
+    "right_hand_pinky_joint1": ((-0.036000, -0.006500, 0.102200), (1.00000, 0.00000, 0.00000)),
+    "right_hand_pinky_joint2": ((-0.036000, -0.006500, 0.158000), (1.00000, 0.00000, 0.00000)),
+    "right_hand_pinky_tip": ((-0.036000, -0.006500, 0.200248), None),
+}
 
 
 def xhand_right() -> HandDef:
-    src = "ROBOTERA XHAND1 datasheet: joint ranges"
-    m = Model("xhand_right", "right_hand_link")
-    fixed(m, "right_hand_link", "right_hand_palm", (0.0, 0.0, 0.05), box=((0.085, 0.03, 0.1), (0.0, 0.0, 0.0)))
+    src = "XHAND1 MJCF (ROBOTERA xhand_right): range of this joint"
+    P = "right_hand_"
+    m = Model("xhand_right", P + "link")
+    poses = root_poses(P + "link")
+    fixed(m, P + "link", P + "palm", (0.0, 0.0, 0.05), box=((0.085, 0.03, 0.1), (0.0, 0.0, 0.0)))
     v, fl = 6.0, (0.0, 1.919)
-    segs = [("right_hand_thumb_bend_joint", "right_hand_thumb_bend_link", NROT, 0.0, 1.832, v, 0.012, None),
-            ("right_hand_thumb_rota_joint1", "right_hand_thumb_rota_link1", FLEX, -0.698, 1.57, v, 0.055, None),
-            ("right_hand_thumb_rota_joint2", "right_hand_thumb_rota_link2", FLEX, 0.0, 1.57, v, 0.045, None)]
-    finger(m, "right_hand_link", (0.03, -0.015, 0.035), (0.0, 1.0, 0.0), segs, "right_hand_thumb_tip", 0.01, src)
-    for f, x, z in (("index", 0.028, 0.115), ("mid", 0.009, 0.118), ("ring", -0.01, 0.115), ("pinky", -0.028, 0.108)):
+    segs = [(P + "thumb_bend_joint", P + "thumb_bend_link", 0.0, 1.832, v, None),
+            (P + "thumb_rota_joint1", P + "thumb_rota_link1", -0.698, 1.745, v, None),
+            (P + "thumb_rota_joint2", P + "thumb_rota_link2", 0.0, 1.745, v, None)]
+    screw_finger(m, poses, P + "link", segs, XHAND_Q0, P + "thumb_tip", 0.01, src, xref=1)
+    for f in ("index", "mid", "ring", "pinky"):
         segs = []
         if f == "index":
-            segs.append(("right_hand_index_bend_joint", "right_hand_index_bend_link", ABD, -0.174, 0.174, v, 0.0, None))
-        segs += [(f"right_hand_{f}_joint1", f"right_hand_{f}_rota_link1", FLEX, *fl, v, 0.045, None),
-                 (f"right_hand_{f}_joint2", f"right_hand_{f}_rota_link2", FLEX, *fl, v, 0.042, None)]
-        finger(m, "right_hand_link", (x, 0.0, z), (0, 0, 0), segs, f"right_hand_{f}_tip", 0.009, src)
+            segs.append((P + "index_bend_joint", P + "index_bend_link", -0.174, 0.174, v, None))
+        segs += [(P + f"{f}_joint1", P + f"{f}_rota_link1", *fl, v, None),
+                 (P + f"{f}_joint2", P + f"{f}_rota_link2", *fl, v, None)]
+        screw_finger(m, poses, P + "link", segs, XHAND_Q0, P + f"{f}_tip", 0.009, src, xref=len(segs) - 2)
     order = tuple(j.name for j in m.joints if j.type != "fixed")
-    tips = ["right_hand_thumb_tip", "right_hand_index_tip", "right_hand_mid_tip", "right_hand_ring_tip",
-            "right_hand_pinky_tip"]
+    tips = [P + "thumb_tip", P + "index_tip", P + "mid_tip", P + "ring_tip", P + "pinky_tip"]
     return HandDef(m, "right", ("xhand",), "ROBOTERA XHAND1 (right), 12 DoF, fully actuated",
-                   "right_hand_palm", tuple(tips), order, order, ("sim_kinematic", "sim_mujoco", "xhand"), "rad",
-                   None, vector_retarget("right_hand_link", tips, [4, 8, 12, 16, 20], 1.1, "xhand_right.urdf"),
-                   ("ROBOTERA XHAND1 datasheet: 12 active DoF (thumb 3, index 3 incl. side swing, middle/ring/little "
-                    "2 each), joint ranges (thumb bend 0-105 deg, thumb rotation -40..90 / 0-90 deg, index swing "
-                    "+-10 deg, finger joints 0-110 deg)",
-                    "Velocity 6 rad/s (approx., no per-joint figure published)",
-                    "Link lengths (approx.): XHAND1 dimension drawing; the SDK speaks rad"))
+                   P + "palm", tuple(tips), order, order, ("sim_kinematic", "sim_mujoco", "xhand"), "rad",
+                   None, vector_retarget(P + "link", tips, [4, 8, 12, 16, 20], 1.1, "xhand_right.urdf"),
+                   ("12 active DoF (thumb 3, index 3 incl. side swing, middle/ring/little 2 each), joint ranges "
+                    "(thumb bend 0..1.832, thumb rota1 -0.698..1.745, rota2 0..1.745, index swing +-0.174, finger "
+                    "joints 0..1.919 rad) and every joint position/axis: the body/joint table of a public XHAND1 "
+                    "right-hand MJCF (right_hand_link tree with ROBOTERA's link and joint names, converted from the "
+                    "vendor xhand_right URDF; found by code search, repository not identified) - no ROBOTERA "
+                    "datasheet was reachable, so treat these as community-model values",
+                    "Velocity 6 rad/s: estimate, no public source found; the XHAND SDK speaks rad",
+                    "Root = right_hand_link, axes re-labelled y = -y_src, z = -z_src; palm box: estimate"))
 
 
 def panda_gripper() -> HandDef:
@@ -650,11 +876,14 @@ def panda_gripper() -> HandDef:
                    {"type": "vector", "urdf_path": "panda_gripper.urdf", "target_joint_names": ["panda_finger_joint1"],
                     "target_origin_link_names": ["panda_leftfinger"], "target_task_link_names": ["panda_rightfinger"],
                     "target_link_human_indices": [[4], [8]], "scaling_factor": 1.5, "low_pass_alpha": 0.2},
-                   ("Franka Robotics, Franka Hand datasheet: parallel gripper, stroke 80 mm (each finger 0-40 mm), "
-                    "flange-to-TCP 103.4 mm, finger joint 58.4 mm above the flange, hand rotated -45 deg about "
-                    "the flange z axis",
+                   ("Finger joints (prismatic, 0..0.04 m each, +-y), finger joint 58.4 mm above the flange, hand "
+                    "rotated -45 deg about the flange z axis: pybullet 3.2.7 wheel (Apache-2.0) pybullet_data/"
+                    "franka_panda/panda.urdf, panda_finger_joint1/2 <origin>/<axis>/<limit> and panda_hand_joint rpy",
+                    "Flange-to-TCP 103.4 mm: Franka Hand datasheet / libfranka docs (estimate: not re-checked; "
+                    "pybullet's panda_grasptarget sits at 105 mm)",
                     "Native unit: libfranka Gripper width in m = 2 x finger joint",
-                    "Velocity 0.05 m/s per finger (gripper speed up to 0.1 m/s width, approx.)"),
+                    "Velocity 0.05 m/s per finger: estimate (gripper width speed up to about 0.1 m/s); the pybullet "
+                    "URDF's <limit velocity> is 0.2 m/s"),
                    mount_rpy=(0.0, 0.0, -math.pi / 4))
 
 
@@ -704,12 +933,19 @@ def arm_yaml(m: Model, description: str, sources: tuple[str, ...]) -> str:
 
 ARMS = {
     "fr3": ("Franka Research 3 arm, 7 DoF", FR3,
-            ("Franka Robotics, FR3 datasheet / 'Robot and interface specifications': joint position and "
-             "velocity limits", "Kinematics: Franka documentation, Craig DH parameters (identical to Panda), "
-             "flange 107 mm beyond joint 7")),
+            ("Joint position limits: Franka 'Robot and interface specifications' for FR3 (q_min/q_max table; "
+             "estimate: not re-checked for this revision; franky-sim's assets/fr3.urdf carries the wider mechanical "
+             "limits, e.g. joint1 +-2.9007, joint6 0.4398..4.6216)",
+             "Velocity limits 2.62/2.62/2.62/2.62/5.26/4.18/5.26 rad/s: franky-sim (venv) assets/fr3.urdf <limit "
+             "velocity>", "Kinematics: Craig DH parameters (identical to Panda), flange 107 mm beyond joint 7: the "
+             "joint origins of pybullet_data/franka_panda/panda.urdf (d 0.333/0.316/0.384, a 0.0825/-0.0825/0.088, "
+             "panda_joint8 0.107)")),
     "panda": ("Franka Emika Panda arm, 7 DoF", PANDA,
-              ("Franka Emika Panda datasheet: joint position and velocity limits",
-               "Kinematics: Franka documentation, Craig DH parameters, flange 107 mm beyond joint 7")),
+              ("Joint position and velocity limits: Franka Emika Panda datasheet / franka_description "
+               "(estimate: not re-checked; pybullet's panda.urdf uses wider soft limits, e.g. joint1 +-2.9671, "
+               "same velocities 2.175/2.61)",
+               "Kinematics: Craig DH parameters, flange 107 mm beyond joint 7: joint origins of pybullet 3.2.7 "
+               "pybullet_data/franka_panda/panda.urdf")),
 }
 
 

@@ -6,6 +6,9 @@ Topics (relative, so a namespace applies):
   sub `hand_trajectory` (unihm_msgs/HandTrajectory): its finger joints, same rules.
   sub `joint_command` (sensor_msgs/JointState): streamed position setpoints.
   pub `joint_states` (sensor_msgs/JointState): every joint of the hand (coupled ones included).
+With `arm:=fr3` the same node drives the arm carrying the hand: `hand_trajectory` wrist poses go
+through IK (flange = base^-1 * wrist * mount^-1) to an arm joint trajectory that starts at the same
+header stamp as the hand's, so arm and hand stay synchronised by time stamps.
   pub `~/status` (unihm_msgs/DriverStatus).
 Services: `~/stop` (hold position), `~/estop` (latch; hold until enabled), `~/enable` (SetEnabled).
 The safety logic (clamping, NaN rejection, watchdog, fault/reconnect) lives in `ControlLoop`.
@@ -24,8 +27,10 @@ from trajectory_msgs.msg import JointTrajectory as JointTrajectoryMsg
 
 from unihm_common import conversions as conv
 from unihm_common.base_node import config_from_parameters, make_node, run_node
-from unihm_common.errors import UnihmError
+from unihm_common.errors import InputError, UnihmError
 from unihm_common.hands import load_hand_spec
+from unihm_common.hands.arm import load_arm_spec
+from unihm_common.hands.ik import ArmIk, flange_targets, mount_transform
 from unihm_drivers.base import DeviceSpec, DriverState, backend_class, make_driver
 from unihm_drivers.control_loop import ControlLoop, ControlLoopConfig, JointTrajectory
 from unihm_drivers.node_config import SIM_BACKENDS, DriverNodeConfig, backend_options, choose_backend, reorder_columns
@@ -41,11 +46,23 @@ class DriverNode:
         cfg = config_from_parameters(self.node, DriverNodeConfig)
         self.cfg = cfg
         self.spec = load_hand_spec(cfg.hand)
-        backend = choose_backend(cfg, tuple(self.spec.driver_backends))
+        self.ik = None
+        if cfg.arm:  # arm mode: the device is the arm, commanded from the hand's wrist poses
+            arm = load_arm_spec(cfg.arm)
+            self.ik = ArmIk(arm)
+            self.T_world_base = mount_transform(cfg.base_xyz, cfg.base_rpy)
+            self.T_flange_wrist = mount_transform(self.spec.mount_xyz, self.spec.mount_rpy)
+            self.device = DeviceSpec(arm.joint_names, tuple(arm.lower_rad), tuple(arm.upper_rad),
+                                     tuple(arm.velocity_limit_rad_s))
+            self.cmd_names, self.state_names = arm.joint_names, arm.joint_names
+            backend = choose_backend(cfg, tuple(arm.driver_backends))
+        else:
+            backend = choose_backend(cfg, tuple(self.spec.driver_backends))
+            native = backend not in SIM_BACKENDS and _has_native_units(self.spec)
+            self.device = DeviceSpec.from_hand_spec(self.spec, native_range=(0.0, 1000.0) if native else None)
+            self.cmd_names, self.state_names = self.spec.actuated_joint_names, self.spec.joint_names
         cls = backend_class(backend)
         fields = {f.name for f in dataclasses.fields(cls.config_cls)}
-        native = backend not in SIM_BACKENDS and _has_native_units(self.spec)
-        self.device = DeviceSpec.from_hand_spec(self.spec, native_range=(0.0, 1000.0) if native else None)
         self.driver = make_driver(backend, backend_options(cfg, backend, fields), self.device)
         self.loop = ControlLoop(self.driver, ControlLoopConfig(rate_hz=cfg.control_rate_hz,
                                                                watchdog_timeout_s=cfg.watchdog_timeout_s))
@@ -65,7 +82,8 @@ class DriverNode:
         self.rejected = 0
         self._last_clamps = 0
         self.loop.start()
-        self.log.info(f"ready: hand {self.spec.name}, backend {backend}, {self.device.num_joints} actuated joints, "
+        device = f"arm {cfg.arm} carrying {self.spec.name}" if cfg.arm else f"hand {self.spec.name}"
+        self.log.info(f"ready: {device}, backend {backend}, {self.device.num_joints} actuated joints, "
                       f"{cfg.control_rate_hz:.0f} Hz")
 
     # ------------------------------------------------------------------ commands
@@ -77,10 +95,16 @@ class DriverNode:
         now_ros = self.node.get_clock().now().nanoseconds * 1e-9
         return self.loop.clock() + max(0.0, t - now_ros)
 
+    def _mine(self, names) -> bool:
+        """Arm and hand drivers share topics: commands naming none of this device's joints are not ours."""
+        return not set(names).isdisjoint(self.cmd_names) or not set(names).isdisjoint(self.state_names)
+
     def _follow(self, names: list[str], t_s: np.ndarray, q: np.ndarray, stamp, what: str) -> None:
+        if not self._mine(names):
+            return
         try:
-            if set(self.spec.actuated_joint_names) <= set(names):
-                q_act = reorder_columns(names, q, self.spec.actuated_joint_names, what)
+            if self.ik is not None or set(self.cmd_names) <= set(names):
+                q_act = reorder_columns(names, q, self.cmd_names, what)
             else:  # full joint set given by its canonical names: project onto the actuated joints
                 q_act = self.spec.full_to_actuated(reorder_columns(names, q, self.spec.joint_names, what))
             traj = JointTrajectory(t_s - t_s[0] if t_s[0] < 0 else t_s, q_act)
@@ -108,6 +132,16 @@ class DriverNode:
             return
         try:
             motion = conv.motion_from_hand_trajectory(msg)
+            if self.ik is not None:
+                if motion.T_world_wrist is None:
+                    raise InputError("hand_trajectory has no wrist poses for the arm")
+                q0 = self.loop.latest_sample.positions if self.loop.latest_sample is not None else None
+                targets = flange_targets(motion.T_world_wrist, self.T_world_base, self.T_flange_wrist)
+                res = self.ik.solve(targets, q0 if q0 is not None else self.device.lower / 2 + self.device.upper / 2)
+                if res.max_position_error_m > 0.01:
+                    raise InputError(f"wrist path out of the arm's reach (IK error {res.max_position_error_m:.3f} m)")
+                self._follow(list(self.cmd_names), motion.t_s, res.q, msg.header.stamp, "hand_trajectory")
+                return
         except UnihmError as exc:
             self.rejected += 1
             self.log.error(f"rejected hand_trajectory: {exc}")
@@ -115,9 +149,10 @@ class DriverNode:
         self._follow(list(motion.joint_names), motion.t_s, motion.q, msg.header.stamp, "hand_trajectory")
 
     def on_command(self, msg: JointState) -> None:
+        if not self._mine(msg.name):
+            return
         try:
-            q = reorder_columns(list(msg.name), np.asarray(msg.position), self.spec.actuated_joint_names,
-                                "joint_command")
+            q = reorder_columns(list(msg.name), np.asarray(msg.position), self.cmd_names, "joint_command")
             self.loop.push_setpoint(q)
         except UnihmError as exc:
             self.rejected += 1
@@ -152,9 +187,9 @@ class DriverNode:
         sample = self.loop.latest_sample
         if sample is None:
             return
-        q_full = self.spec.actuated_to_full(sample.positions)
+        q_state = sample.positions if self.ik is not None else self.spec.actuated_to_full(sample.positions)
         self.state_pub.publish(conv.joint_state_from_arrays(
-            self.spec.joint_names, q_full, stamp_s=self.node.get_clock().now().nanoseconds * 1e-9))
+            self.state_names, q_state, stamp_s=self.node.get_clock().now().nanoseconds * 1e-9))
         clamps = self.loop.stats.safety.position_clamps + self.loop.stats.safety.velocity_clamps
         if clamps > self._last_clamps:
             self.log.warning(f"{clamps - self._last_clamps} commands clamped to the limits "
@@ -163,7 +198,7 @@ class DriverNode:
 
     def publish_status(self) -> None:
         st = self.loop.stats
-        msg = DriverStatus(header=conv.make_header("", time.time()), device=self.spec.name,
+        msg = DriverStatus(header=conv.make_header("", time.time()), device=self.cfg.arm or self.spec.name,
                            backend=self.driver.backend)
         msg.connected = self.driver.state in (DriverState.INACTIVE, DriverState.ACTIVE)
         msg.enabled = self.driver.state is DriverState.ACTIVE and not self.loop.estop_latch.engaged
@@ -197,7 +232,7 @@ def build() -> object:
 
 
 def main(args: list[str] | None = None) -> int:
-    return run_node(build, args, threads=2)
+    return run_node(build, args)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,9 @@ class DriverNodeConfig:
     robot_ip: str = ""  # arm / network devices
     serial_port: str = ""  # "/dev/ttyUSB0" (RTU) or "tcp://host:port" (Modbus-TCP)
     backend_options: dict[str, Any] = field(default_factory=dict)  # passed to the backend's config
+    arm: str = ""  # e.g. "fr3": this node drives the arm carrying `hand` (wrist poses -> IK) instead of the hand
+    base_xyz: tuple[float, float, float] = (0.0, 0.0, 0.0)  # T_world_base of the arm: translation, m
+    base_rpy: tuple[float, float, float] = (0.0, 0.0, 0.0)  # and roll-pitch-yaw, rad
 
     def __post_init__(self) -> None:
         for name in ("control_rate_hz", "state_rate_hz", "status_rate_hz", "watchdog_timeout_s"):

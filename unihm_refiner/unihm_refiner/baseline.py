@@ -3,7 +3,9 @@
 Frame by frame like Algorithm 1 (q_{t-1}, q_{t-2} are this solver's own refined frames, with the
 same boundary rule), on the same stacked residual vector (`FrameEnergy.residuals`: contact
 residuals of Eq. 13 with fresh nearest neighbours at every evaluation, then sqrt(W)-weighted prior
-residuals), the analytic Jacobian of Eq. B19, and the joint limits as bounds ("trf").
+residuals), the analytic Jacobian of Eq. B19, and the joint limits as bounds ("trf"). It starts each
+frame where `Refiner` does: q_t^gen, or with `RefinerOptions.warm_start` q_t^gen plus its own
+previous frame's correction. Nearest neighbours come from the same `ObjectCloud.nearest_index_fn`.
 """
 
 from __future__ import annotations
@@ -51,9 +53,11 @@ def refine_least_squares(chain: KinematicChain, cloud: ObjectCloud, q_gen: np.nd
     njev = np.zeros(n_frames, dtype=np.int64)
     q1 = q2 = q_gen[0]
     t0 = time.perf_counter()
+    warm = refiner.options.warm_start
     for t in range(n_frames):
         prob = refiner.frame_energy(cloud, R_all[t], t_all[t], q_gen[t], q1, q2)
-        x0 = np.clip(q_gen[t], lo, hi_b) if limits else q_gen[t]
+        x0 = q_gen[t] + (q1 - q_gen[t - 1]) if warm and t > 0 else q_gen[t]  # as Refiner.refine
+        x0 = np.clip(x0, lo, hi_b) if limits else x0
         sol = least_squares(prob.residuals, x0, jac=prob.jacobian, bounds=bounds, method="trf",
                             ftol=ftol, xtol=xtol, gtol=gtol, max_nfev=max_nfev)
         out[t] = sol.x

@@ -25,6 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--penetration-mm", type=float, default=10.0, help="amplitude of the injected object sway")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cpu", type=int, default=0, help="core to pin to (-1: do not pin)")
+    p.add_argument("--warm-start", action="store_true",
+                   help="start frame t at q_t^gen + (q_{t-1}^opt - q_{t-1}^gen), both solvers (default: q_t^gen, "
+                        "Algorithm 1 line 3)")
     return p
 
 
@@ -55,7 +58,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     seq = make_synthetic_sequence(chain, n_frames=args.frames, n_points=args.points,
                                   penetration_mm=args.penetration_mm, seed=args.seed, urdf_xml=xml)
     cloud = seq.cloud()
-    options = RefinerOptions()
+    options = RefinerOptions(warm_start=args.warm_start)
     refiner = Refiner(chain, options)
     q_gen, T_obj, T_wr = seq.motion.q, seq.T_world_object, seq.T_world_wrist
     refiner.refine(cloud, q_gen[:20], T_obj[:20], T_wr[:20])  # warm-up (allocations, caches)
@@ -78,7 +81,17 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "mean_rejected_steps": round(float(res.rejected_steps.mean()), 2),
         "converged_fraction": round(float(res.converged.mean()), 3),
         "baseline_mean_nfev": round(float(base.nfev.mean()), 2),
-        "hand": chain.name, "dof": chain.num_joints, "tips": list(chain.tip_frames), "points": len(cloud),
+        "hand": chain.name, "dof": chain.num_joints, "fingertips": chain.num_tips, "tips": list(chain.tip_frames),
+        "points": len(cloud), "init": "warm (previous correction)" if args.warm_start else "q_gen (Algorithm 1)",
+        "nn_backend": _nn_backend(cloud),
         "frames": args.frames, "penetration_mm_injected": args.penetration_mm,
         "cpu_pinned": args.cpu, "timing": "refiner: best of 3 runs; baseline: 1 run",
     }
+
+
+def _nn_backend(cloud: Any) -> str:
+    try:
+        import open3d  # noqa: F401
+    except ImportError:
+        return "scipy cKDTree"
+    return "open3d KDTreeFlann" if cloud.nn_backend in ("auto", "open3d") else "scipy cKDTree"

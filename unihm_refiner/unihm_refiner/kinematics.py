@@ -135,6 +135,44 @@ class TipKinematics:
         self._qi = None if pinocchio_order else chain.q_index
         self._q_pin = pin.neutral(chain.model)
         self._lwa = pin.ReferenceFrame.LOCAL_WORLD_ALIGNED
+        self._views = self._live_views()
+
+    def _live_views(self) -> tuple[list[np.ndarray], np.ndarray] | None:
+        """Numpy views into `data` of the fingertip translations and of data.J, if they track updates.
+
+        pinocchio's Python bindings return `data.oMf[i].translation` and `data.J` as views of the
+        C++ buffers, so reading them costs no binding call per tip. Checked here at two configurations;
+        None (fall back to one binding call per tip) if this pinocchio build returns copies.
+        """
+        m, d = self.model, self.data
+        qa = pin.neutral(m)
+        pin.computeJointJacobians(m, d, qa)
+        pin.updateFramePlacements(m, d)
+        pos = [d.oMf[i].translation for i in self._tips]
+        jac = d.J
+        qb = np.clip(qa + 0.5, np.maximum(m.lowerPositionLimit, -3.0), np.minimum(m.upperPositionLimit, 3.0))
+        pin.computeJointJacobians(m, d, qb)
+        pin.updateFramePlacements(m, d)
+        ok = jac.shape == (6, m.nv) and np.array_equal(jac, d.J) and all(
+            np.array_equal(v, d.oMf[i].translation) for v, i in zip(pos, self._tips, strict=True))
+        ok = ok and np.array_equal(np.array(pos), self.positions_slow())
+        return (pos, jac) if ok else None
+
+    @property
+    def live_views(self) -> tuple[list[np.ndarray], np.ndarray] | None:
+        """(tip translation views (F x (3,)), data.J view (6, nv)) that follow `update`, or None."""
+        return self._views
+
+    def support_mask(self) -> np.ndarray:
+        """(F, nv) 1.0 where velocity index v moves fingertip f (its joint supports the tip frame), else 0."""
+        m = self.model
+        mask = np.zeros((len(self._tips), m.nv))
+        for f, fid in enumerate(self._tips):
+            for jid in m.supports[m.frames[fid].parentJoint]:
+                jnt = m.joints[jid]
+                if jid > 0 and jnt.nv > 0:
+                    mask[f, jnt.idx_v:jnt.idx_v + jnt.nv] = 1.0
+        return mask
 
     def update(self, q: np.ndarray) -> None:
         """Forward kinematics + joint Jacobians at q (J,) (joint_names order)."""
@@ -147,7 +185,12 @@ class TipKinematics:
         pin.updateFramePlacements(self.model, self.data)
 
     def positions(self) -> np.ndarray:
-        """(F, 3) fingertip positions (hand root frame, m) at the last `update`."""
+        """(F, 3) fingertip positions (hand root frame, m) at the last `update` (a copy)."""
+        if self._views is not None:
+            return np.array(self._views[0])
+        return self.positions_slow()
+
+    def positions_slow(self) -> np.ndarray:
         oMf = self.data.oMf
         return np.array([oMf[i].translation for i in self._tips])
 

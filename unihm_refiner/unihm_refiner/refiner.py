@@ -21,11 +21,13 @@ Distances enter f in units of `length_unit_m` (default mm), see `RefinerOptions`
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pinocchio as pin
 from scipy.linalg.lapack import dposv
 
 from unihm_common.errors import InputError
@@ -56,11 +58,18 @@ class RefinerOptions:
     damping_max: float = 1e10  # give up on the frame when lambda exceeds this
     max_iters: int = 20  # outer Gauss-Newton iterations per frame (Algorithm 1, line 11)
     grad_tol: float = 1e-7  # converged when the projected |gradient|_inf falls below this
-    energy_rtol: float = 1e-4  # converged when a step lowers (or is predicted to lower) E_t by less than this
-    # fraction; below ~1e-4 the sampled cloud's point-to-plane facets make further progress noise
+    energy_rtol: float = 1e-4  # converged when a step lowers (or is predicted to lower) E_t by less than
+    # energy_atol + energy_rtol * E_t; below that the sampled cloud's point-to-plane facets make further
+    # progress noise: a tip crossing from one cloud point's tangent plane to the next changes d by up to
+    # ~0.5 mm, and without an absolute floor frames whose E_t is ~1e-2 chatter there to max_iters
+    energy_atol: float = 1e-4  # (E_t units: d in length_unit_m, so f(0.014 mm) = 1e-4 at alpha = 1)
     step_tol_rad: float = 1e-9  # converged when an accepted step is smaller than this
     joint_limits: bool = True  # keep q inside [lower, upper]: projected steps with an active set
     record_history: bool = False  # keep the energies of every accepted iterate per frame
+    # Initial point of frame t > 0. False: q_t^gen, as Algorithm 1, line 3. True: q_t^gen plus the
+    # previous frame's correction, q_t^gen + (q_{t-1}^opt - q_{t-1}^gen) (clipped to the limits); the
+    # energy E_t is unchanged, only where the LM iterations start (fewer of them on smooth motion).
+    warm_start: bool = False
 
     def __post_init__(self) -> None:
         for name in ("lambda_c", "alpha", "k", "length_unit_m", "epsilon"):
@@ -218,6 +227,16 @@ class Refiner:
         self.w_acc = self.options.weight("w_acc", J)[self._inv]
         self._lo = chain.lower_rad[self._inv]
         self._hi = chain.upper_rad[self._inv]
+        self._wsum = self.w_gen + self.w_vel + self.w_acc
+        self._half_wsum = 0.5 * self._wsum
+        self._W_diag = np.diag(self._wsum)
+        self._eye = np.eye(J)
+        self._model = chain.model
+        views = self._kin_int.live_views
+        self._tip_views = None if views is None else views[0]
+        self._J_lin = None if views is None else views[1][:3]  # live (3, nv) views of data.J
+        self._J_ang = None if views is None else views[1][3:]
+        self._support = self._kin_int.support_mask()  # (F, J), model order
 
     def frame_energy(self, cloud: ObjectCloud, R: np.ndarray, tvec: np.ndarray, q_gen: np.ndarray,
                      q_prev: np.ndarray, q_prev2: np.ndarray) -> FrameEnergy:
@@ -247,8 +266,14 @@ class Refiner:
         hist: list[np.ndarray] | None = [] if o.record_history else None
         q1 = q2 = qg_int[0]  # boundary priors q_{-1} = q_{-2} = q_0^gen (Algorithm 1, line 1)
         t0 = time.perf_counter()
+        lo_i, hi_i, warm = self._lo, self._hi, o.warm_start
         for t in range(n_frames):
-            q, e, st, h = self._refine_frame(cloud, R_all[t], t_all[t], qg_int[t], q_start[t], q1, q2)
+            q0 = q_start[t]
+            if warm and t > 0:  # q_t^0 = q_t^gen + (q_{t-1}^opt - q_{t-1}^gen), inside the limits
+                q0 = qg_int[t] + (q1 - qg_int[t - 1])
+                if o.joint_limits:
+                    q0 = np.minimum(np.maximum(q0, lo_i), hi_i)
+            q, e, st, h = self._refine_frame(cloud, R_all[t], t_all[t], qg_int[t], q0, q1, q2)
             out[t], e_after[t], stats[t] = q, e, st
             if hist is not None:
                 hist.append(h)
@@ -298,51 +323,28 @@ class Refiner:
         """Algorithm 1, lines 3-12, for one frame. Returns q_t^opt, E_t, counters, energy history.
 
         Written for speed: every numpy call on these tiny arrays costs about a microsecond, so the
-        arithmetic is folded (e.g. the priors' energy as 0.5 q.W.q - m.q + c, Eq. 14-15 expanded).
+        arithmetic is folded (e.g. the priors' energy as 0.5 q.W.q - m.q + c, Eq. 14-15 expanded),
+        the per-fingertip penalty runs on Python floats, fingertip positions and the joint Jacobian
+        are read from live views into pinocchio's Data, and a trial point that is rejected never
+        gets its Jacobian built.
         """
-        o, kin = self.options, self._kin_int
-        inv_unit, lc = 1.0 / o.length_unit_m, o.lambda_c
-        sq2lc, eps2 = np.sqrt(2.0 * lc), o.epsilon**2
+        o = self.options
+        evaluate, linearize = self._frame_functions(cloud, R, tv, qg, q1, q2)
         lo, hi, limits = self._lo, self._hi, o.joint_limits
-        vmax, vsum, vmin, vmaxi = np.maximum.reduce, np.add.reduce, np.minimum, np.maximum
-        wg, wv, wa = self.w_gen, self.w_vel, self.w_acc
-        wsum = wg + wv + wa  # (J,) diagonal of W_gen + W_vel + W_acc (Eq. 17)
-        c_acc = 2.0 * q1 - q2  # (q - q1) - (q1 - q2) = q - c_acc
-        m = wg * qg + wv * q1 + wa * c_acc  # W~ (Eq. 18) = wsum * q - m
-        e0 = 0.5 * float(wg @ (qg * qg) + wv @ (q1 * q1) + wa @ (c_acc * c_acc))
-        half_wsum = 0.5 * wsum
-        W_diag = np.diag(wsum)
-        eye = np.eye(wsum.shape[0])
-        tree, P, N = cloud.tree, cloud.points, cloud.normals
-        RT = R.T.copy()
-        R_unit = R * inv_unit  # folds the unit into n^T R J (Eq. B19)
-        alpha, kk = o.alpha, o.k
-
-        def evaluate(q):
-            """E_t at q with fresh nearest neighbours; leaves FK/Jacobians of q in kin.data."""
-            kin.update(q)
-            x = kin.positions() @ RT + tv  # (F, 3) object frame (Algorithm 1, line 5)
-            idx = tree.query(x)[1]  # line 6
-            n = N[idx]
-            d = vsum((x - P[idx]) * n, axis=1) * inv_unit  # Eq. 11
-            f, fp = _penalty_fast(d, alpha, kk)  # Eq. 12
-            e = lc * float(vsum(f)) + float(half_wsum @ (q * q) - m @ q) + e0  # Eq. 16
-            return e, n, f, fp
+        vmax, vmin, vmaxi = np.maximum.reduce, np.minimum, np.maximum
+        eye = self._eye
+        rtol, atol, gtol, stol = o.energy_rtol, o.energy_atol, o.grad_tol, o.step_tol_rad
+        dec, inc, floor, lam_max = o.damping_decrease, o.damping_increase, o.damping_floor, o.damping_max
 
         q = q0.copy()
-        e, n, f, fp = evaluate(q)
+        e, state = evaluate(q)
         lam = o.damping_init
         it = acc = rej = conv = 0
         hist = [e] if o.record_history else None
         at_bound = limits and bool(((q <= lo) | (q >= hi)).any())
         while it < o.max_iters:
             it += 1
-            # line 7: contact Jacobian with correspondences frozen (Eq. B19)
-            sf = np.sqrt(f)
-            J_d = np.einsum("fk,fkj->fj", n @ R_unit, kin.jacobians())  # (F, J) = n^T R J_x
-            J_r = (sq2lc * fp / (2.0 * sf + eps2))[:, None] * J_d  # (F, J)
-            grad = J_r.T @ (sq2lc * sf) + wsum * q - m  # J^T r + W~ (Eq. 17 right-hand side, line 8)
-            H = J_r.T @ J_r + W_diag  # (J, J)
+            grad, H = linearize(q, state)  # lines 7-8: J_t with frozen correspondences, W~
             if at_bound:
                 active = ((q <= lo) & (grad > 0)) | ((q >= hi) & (grad < 0))
                 if active.any():  # joints pinned at a limit and pushed outwards stay put
@@ -350,40 +352,128 @@ class Refiner:
                     H[active, :] = 0.0
                     H[:, active] = 0.0
                     H[active, active] = 1.0
-            if vmax(np.abs(grad)) < o.grad_tol:
+            if vmax(np.abs(grad)) < gtol:
                 conv = 1
                 break
             while True:  # lines 9-10: solve, try, adapt lambda
                 dq, info = dposv(H + lam * eye, -grad, lower=0, overwrite_a=1, overwrite_b=0)[1:]
                 if info == 0:
                     predicted = -float(dq @ (grad + 0.5 * (H @ dq)))  # GN model decrease
-                    if predicted <= o.energy_rtol * e:
+                    if predicted <= atol + rtol * e:
                         lam = np.inf  # the model sees no useful step left: converged
                         break
                     q_new = vmin(vmaxi(q + dq, lo), hi) if limits else q + dq
-                    e_new, n_new, f_new, fp_new = evaluate(q_new)
+                    e_new, state_new = evaluate(q_new)
                     if e_new < e:
                         break
                 rej += 1
                 # jump straight to a damping felt next to H's diagonal, then grow geometrically
-                lam = max(lam * o.damping_increase, o.damping_floor * float(H.trace()) / H.shape[0])
-                if lam > o.damping_max:
+                lam = max(lam * inc, floor * float(H.trace()) / H.shape[0])
+                if lam > lam_max:
                     break
-            if lam > o.damping_max:
+            if lam > lam_max:
                 conv = int(np.isinf(lam))  # else: no step lowers E_t any more
                 break
             acc += 1
-            lam *= o.damping_decrease
             drop = e - e_new
-            q, e, n, f, fp = q_new, e_new, n_new, f_new, fp_new
+            lam *= dec
+            q, e, state = q_new, e_new, state_new
             if limits:
                 at_bound = bool(((q <= lo) | (q >= hi)).any())
             if hist is not None:
                 hist.append(e)
-            if drop <= o.energy_rtol * e or vmax(np.abs(dq)) < o.step_tol_rad:
+            if drop <= atol + rtol * e or vmax(np.abs(dq)) < stol:
                 conv = 1
                 break
         return q, e, (it, acc, rej, conv), None if hist is None else np.asarray(hist)
+
+    def _frame_functions(self, cloud: ObjectCloud, R: np.ndarray, tv: np.ndarray, qg: np.ndarray,
+                         q1: np.ndarray, q2: np.ndarray):
+        """(evaluate, linearize) of E_t for one frame, in the model's joint order.
+
+        evaluate(q) -> (E_t(q), state): FK at q, fresh nearest neighbours (Algorithm 1, lines 5-6),
+        d_i (Eq. 11), E_t (Eq. 16); it leaves q's kinematics in the pinocchio Data.
+        linearize(q, state) -> (gradient J^T r + W~, J^T J + W_gen + W_vel + W_acc) (Eqs. 17-18, B19)
+        with the correspondences of `state` frozen; q must be the last point evaluated.
+        """
+        o = self.options
+        model, data = self._model, self._kin_int.data
+        cjj, ufp = pin.computeJointJacobians, pin.updateFramePlacements
+        inv_unit, lc, alpha, kk = 1.0 / o.length_unit_m, o.lambda_c, o.alpha, o.k
+        s_in, a_in, half_alpha = alpha / (kk * kk), alpha / kk, 0.5 * alpha
+        sq2lc, eps2 = math.sqrt(2.0 * lc), o.epsilon**2
+        vsum = np.add.reduce
+        wg, wv, wa = self.w_gen, self.w_vel, self.w_acc
+        wsum = self._wsum  # (J,) diagonal of W_gen + W_vel + W_acc (Eq. 17)
+        half_wsum, W_diag = self._half_wsum, self._W_diag
+        c_acc = 2.0 * q1 - q2  # (q - q1) - (q1 - q2) = q - c_acc
+        m = wg * qg + wv * q1 + wa * c_acc  # W~ (Eq. 18) = wsum * q - m
+        e0 = 0.5 * float(wg @ (qg * qg) + wv @ (q1 * q1) + wa @ (c_acc * c_acc))
+        query, P, N = cloud.nearest_index_fn(), cloud.points, cloud.normals
+        RT = R.T.copy()
+        R_unit = R * inv_unit  # folds the unit into n^T R J (Eq. B19)
+        kin, views = self._kin_int, self._tip_views
+        mask, J_lin, J_ang = self._support, self._J_lin, self._J_ang
+        expm1, sqrt = math.expm1, math.sqrt
+
+        def f_and_grad(di: float) -> tuple[float, float]:
+            if di >= 0.0:
+                return half_alpha * di * di, alpha * di
+            u = -kk * di
+            if u > EXP_CAP:
+                f, fp = penalty_and_grad(np.array([di]), alpha, kk)
+                return float(f[0]), float(fp[0])
+            em1 = expm1(u)
+            return s_in * (em1 - u), -a_in * em1
+
+        def evaluate(q: np.ndarray) -> tuple[float, tuple]:
+            if views is None:
+                kin.update(q)
+                X = kin.positions()
+            else:
+                cjj(model, data, q)
+                ufp(model, data)
+                X = np.array(views)  # (F, 3) hand root frame
+            x = X @ RT + tv  # (F, 3) object frame (Algorithm 1, line 5)
+            idx = query(x)  # line 6
+            n = N[idx]
+            dl = (vsum((x - P[idx]) * n, axis=1) * inv_unit).tolist()  # Eq. 11
+            ec = 0.0
+            for di in dl:  # Eq. 12-13
+                if di >= 0.0:
+                    ec += half_alpha * di * di
+                elif -kk * di <= EXP_CAP:
+                    u = -kk * di
+                    ec += s_in * (expm1(u) - u)
+                else:
+                    ec += f_and_grad(di)[0]
+            e = lc * ec + float(half_wsum @ (q * q) - m @ q) + e0  # Eq. 16
+            return e, (X, n, dl)
+
+        def linearize(q: np.ndarray, state: tuple) -> tuple[np.ndarray, np.ndarray]:
+            X, n, dl = state
+            g, r = [], []
+            for di in dl:  # Eq. B19: dr_i/dd_i and r_i
+                f, fp = f_and_grad(di)
+                sf = sqrt(f)
+                g.append(sq2lc * fp / (2.0 * sf + eps2))
+                r.append(sq2lc * sf)
+            Mg = (n @ R_unit) * np.array(g)[:, None]  # (F, 3): dr_i/dd_i n_i^T R / unit, root frame
+            if views is None:
+                J_r = np.einsum("fk,fkj->fj", Mg, kin.jacobians())
+            else:
+                # translational Jacobian of tip p: J_lin + J_ang x p (data.J is in the root frame), so
+                # m^T J_p = m^T J_lin + (p x m)^T J_ang on the joints that support the tip
+                C = np.einsum("ijk,fj,fk->fi", _LEVI_CIVITA, X, Mg)
+                J_r = mask * (Mg @ J_lin + C @ J_ang)  # (F, J) = d r_contact / dq
+            return J_r.T @ np.array(r) + wsum * q - m, J_r.T @ J_r + W_diag
+
+        return evaluate, linearize
+
+
+_LEVI_CIVITA = np.zeros((3, 3, 3))
+_LEVI_CIVITA[0, 1, 2] = _LEVI_CIVITA[1, 2, 0] = _LEVI_CIVITA[2, 0, 1] = 1.0
+_LEVI_CIVITA[0, 2, 1] = _LEVI_CIVITA[2, 1, 0] = _LEVI_CIVITA[1, 0, 2] = -1.0
 
 
 def _penalty_fast(d: np.ndarray, alpha: float, k: float) -> tuple[np.ndarray, np.ndarray]:

@@ -12,23 +12,30 @@ from unihm_common.hands import available_hands, hand_dir, load_hand_spec, load_h
 D = math.pi / 180
 # name: (joints, actuated, {joint: (lower, upper)}) -- source of each row in the comment.
 DATASHEET = {
-    # MANO 21-keypoint skeleton: 5 x 4 DoF; AAOS normal ROM (PIP 0-100 deg).
+    # MANO 21-keypoint skeleton: 5 x 4 DoF; AAOS normal ROM (PIP 0-100 deg, thumb MCP 0-50 deg).
     "mano_right": (20, 20, {"index_pip_flex": (0.0, 100 * D), "thumb_mcp_flex": (0.0, 50 * D)}),
-    # Shadow Dexterous Hand E tech spec: 24 joints, 20 DoF; FFJ3 -15..90 deg, WRJ1 -40..28 deg.
-    "shadow_right": (24, 20, {"FFJ3": (-15 * D, 90 * D), "WRJ1": (-40 * D, 28 * D), "THJ5": (-60 * D, 60 * D)}),
-    # Allegro Hand v4 manual: 16 DoF; joint_0 +-0.47 rad, joint_12 0.263..1.396 rad.
+    # MuJoCo Menagerie shadow_hand/right_hand.xml (from sr_common): 24 joints, 20 DoF; class proximal
+    # -0.261799..1.5708 (FFJ3), wrist_x -0.698132..0.488692 (WRJ1), thbase +-1.0472 (THJ5), thmiddle +-0.698132.
+    "shadow_right": (24, 20, {"FFJ3": (-15 * D, 90 * D), "WRJ1": (-40 * D, 28 * D), "THJ5": (-60 * D, 60 * D),
+                              "THJ2": (-40 * D, 40 * D)}),
+    # mani-skill 3.0.1 assets/robots/allegro/allegro_hand_right.urdf: 16 DoF; joint_0.0 +-0.47, joint_12.0 0.263..1.396.
     "allegro_right": (16, 16, {"joint_0.0": (-0.47, 0.47), "joint_12.0": (0.263, 1.396)}),
-    # SCHUNK SVH manual: 9 drives, 20 joints; thumb opposition 0..0.9879 rad.
-    "schunk_svh_right": (20, 9, {"right_hand_Thumb_Opposition": (0.0, 0.9879)}),
-    # LEAP Hand (RSS 2023) API: 16 DoF; thumb j12 -0.349..2.094 rad.
-    "leap_right": (16, 16, {"j12": (-0.349, 2.094)}),
-    # PSYONIC Ability Hand API manual: 6 motors, 10 joints; fingers 0..120 deg.
+    # dex-urdf schunk_hand/schunk_svh_hand_right.urdf: 9 drives, 20 joints; Thumb_Opposition 0..0.9879,
+    # Ring_Finger 0..0.98175, Finger_Spread 0..0.5829.
+    "schunk_svh_right": (20, 9, {"right_hand_Thumb_Opposition": (0.0, 0.9879), "right_hand_Ring_Finger": (0.0, 0.98175),
+                                 "right_hand_Finger_Spread": (0.0, 0.5829)}),
+    # dex-urdf leap_hand/leap_hand_right.urdf (LEAP authors' URDF): 16 DoF; joint '12' -0.349..2.094.
+    "leap_right": (16, 16, {"j12": (-0.349, 2.094), "j1": (-0.314, 2.23)}),
+    # mani-skill 3.0.1 assets/robots/ability_hand/ability_hand_right.urdf: 6 motors, 10 joints; fingers 0..2.0944.
     "ability_right": (10, 6, {"index_q1": (0.0, 120 * D), "thumb_q1": (-120 * D, 0.0)}),
-    # Inspire RH56DFX manual: 6 actuators, 12 joints.
-    "inspire_right": (12, 6, {"index_proximal_joint": (0.0, 1.47), "thumb_proximal_yaw_joint": (-0.1, 1.3)}),
-    # ROBOTERA XHAND1 datasheet: 12 active DoF; index side swing +-10 deg.
-    "xhand_right": (12, 12, {"right_hand_index_bend_joint": (-0.174, 0.174)}),
-    # Franka Hand datasheet: 2 fingers x 40 mm stroke, one drive.
+    # dex-urdf inspire_hand/inspire_hand_right.urdf: 6 actuators, 12 joints; index 0..1.47, thumb yaw 0..1.308,
+    # thumb pitch 0..0.6.
+    "inspire_right": (12, 6, {"index_proximal_joint": (0.0, 1.47), "thumb_proximal_yaw_joint": (0.0, 1.308),
+                              "thumb_proximal_pitch_joint": (0.0, 0.6)}),
+    # XHAND1 right MJCF (ROBOTERA names): 12 active DoF; index side swing +-0.174, thumb rota1 -0.698..1.745.
+    "xhand_right": (12, 12, {"right_hand_index_bend_joint": (-0.174, 0.174),
+                             "right_hand_thumb_rota_joint1": (-0.698, 1.745)}),
+    # pybullet_data franka_panda/panda.urdf panda_finger_joint1: 0..0.04 m, one drive for 2 fingers.
     "panda_gripper": (2, 1, {"panda_finger_joint1": (0.0, 0.04)}),
 }
 
