@@ -57,13 +57,14 @@ msgs=$(digest $(find unihm_msgs -type f | sort) requirements.txt)
 if [ "$(cat "$STAMPS/msgs" 2>/dev/null)" != "$msgs" ] || ! $VENV/bin/python -c "import unihm_msgs.action" 2>/dev/null; then
   log "building unihm_msgs (rosidl)"
   rm -rf build/unihm_msgs
+  mkdir -p build
   (
     export VIRTUAL_ENV=$VENV PATH=$VENV/bin:$PATH CMAKE_PREFIX_PATH=$VENV AMENT_PREFIX_PATH=$VENV
     cmake -S unihm_msgs -B build/unihm_msgs -DCMAKE_INSTALL_PREFIX="$VENV" \
       -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=OFF > build/unihm_msgs.log 2>&1 &&
     cmake --build build/unihm_msgs -j"$(nproc)" >> build/unihm_msgs.log 2>&1 &&
     cmake --install build/unihm_msgs >> build/unihm_msgs.log 2>&1
-  ) || { mkdir -p build; echo "[setup] unihm_msgs build failed; see build/unihm_msgs.log" >&2; tail -30 build/unihm_msgs.log >&2; exit 1; }
+  ) || { echo "[setup] unihm_msgs build failed; see build/unihm_msgs.log" >&2; tail -30 build/unihm_msgs.log >&2; exit 1; }
   $VENV/bin/python -c "from unihm_msgs.msg import HandTrajectory; from unihm_msgs.action import Manipulate"
   echo "$msgs" > "$STAMPS/msgs"
 fi
