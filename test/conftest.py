@@ -10,6 +10,7 @@ import os
 import tempfile
 
 import pytest
+
 from unihm_common.ros_env import apply_local_ros_env, random_domain_id
 
 _LOG_DIR = tempfile.mkdtemp(prefix="unihm_test_ros_logs_")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from unihm_common.trajectory import HandMotion
 
 

@@ -132,6 +132,14 @@ def test_sim_driver_tracks_clamps_rejects_and_estops(ros, spec):
         assert c.call(SetEnabled, "/hand_driver/enable", SetEnabled.Request(enabled=True)).success
         assert c.stream_until(lo, lambda: np.abs(c.actuated() - lo).max() < 0.02), c.actuated() - lo
 
+        # velocity streaming: the hand moves towards the upper limits while the stream lasts
+        before = c.actuated()
+        vel = conv.joint_state_from_arrays(spec.actuated_joint_names, [], velocities=np.full(len(lo), 0.5))
+        for _ in range(25):
+            c.cmd_pub.publish(vel)
+            time.sleep(0.02)
+        assert np.all(c.actuated() > before + 0.05)
+
         c.stream(hi)  # one setpoint, then silence: the watchdog holds the measured position
         time.sleep(0.8)
         settled = c.actuated()

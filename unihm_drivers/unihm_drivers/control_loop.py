@@ -149,6 +149,7 @@ class ControlLoop:
         self.in_fault = False
         self._lock = threading.Lock()
         self._queue: collections.deque[np.ndarray] = collections.deque()
+        self._velocity: np.ndarray | None = None  # streamed velocity command (rad/s), while fresh
         self._trajectory: JointTrajectory | None = None
         self._trajectory_start_s = 0.0
         self._hold_q: np.ndarray | None = None
@@ -177,10 +178,34 @@ class ControlLoop:
                 return False
             self.stats.commands_received += 1
             self._trajectory = None
+            self._velocity = None
             if len(self._queue) >= self.config.max_backlog:
                 self._queue.popleft()
                 self.stats.commands_lost += 1
             self._queue.append(q)
+            self.watchdog.feed(self.clock())
+        return True
+
+    def push_velocity(self, qd_rad_s: np.ndarray) -> bool:
+        """Stream a (N,) velocity command: each tick moves the command by qd * period (then the usual
+        position and velocity clamps). It replaces trajectories and queued positions; when the stream
+        goes stale the watchdog holds the measured position. Returns False while the e-stop is engaged."""
+        try:
+            qd = reject_non_finite(qd_rad_s, self.driver.spec.num_joints, what="streamed velocity")
+        except InputError:
+            with self._lock:
+                self.stats.safety.rejected_non_finite += 1
+            raise
+        with self._lock:
+            if self.estop_latch.engaged:
+                self.stats.commands_lost += 1
+                return False
+            self.stats.commands_received += 1
+            self.stats.commands_lost += len(self._queue)
+            self._queue.clear()
+            self._trajectory = None
+            self._velocity = qd
+            self._hold_q = None
             self.watchdog.feed(self.clock())
         return True
 
@@ -196,6 +221,7 @@ class ControlLoop:
                 raise InputError(f"e-stop engaged ({self.estop_latch.reason}); reset it first")
             self.stats.commands_lost += len(self._queue)
             self._queue.clear()
+            self._velocity = None
             self.watchdog.reset()
             self._trajectory = trajectory
             self._trajectory_start_s = self.clock() if start_s is None else start_s
@@ -207,6 +233,7 @@ class ControlLoop:
             self.stats.commands_lost += len(self._queue)
             self._queue.clear()
             self._trajectory = None
+            self._velocity = None
             self._hold_q = None
 
     def hold(self) -> None:
@@ -215,6 +242,7 @@ class ControlLoop:
             self.stats.commands_lost += len(self._queue)
             self._queue.clear()
             self._trajectory = None
+            self._velocity = None
             self.watchdog.reset()
 
     def reset_estop(self) -> None:
@@ -271,7 +299,10 @@ class ControlLoop:
             if self._queue:
                 self._hold_q = None
                 return self._queue.popleft(), True
+            if self._velocity is not None and not self.watchdog.stale(now):
+                return self._prev_cmd + self._velocity * self.config.period_s, False
             if self.watchdog.stale(now):
+                self._velocity = None
                 if self._hold_q is None:  # first stale tick: freeze at the measured position
                     self._hold_q = sample.positions.copy()
                     self.stats.safety.watchdog_holds += 1

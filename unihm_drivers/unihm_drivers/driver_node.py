@@ -4,7 +4,8 @@ Topics (relative, so a namespace applies):
   sub `joint_trajectory` (trajectory_msgs/JointTrajectory): followed at the control rate; a
       non-zero header stamp schedules the start (arm and hand share it to stay synchronised).
   sub `hand_trajectory` (unihm_msgs/HandTrajectory): its finger joints, same rules.
-  sub `joint_command` (sensor_msgs/JointState): streamed position setpoints.
+  sub `joint_command` (sensor_msgs/JointState): streamed position setpoints, or velocities when the
+      message has no positions.
   pub `joint_states` (sensor_msgs/JointState): every joint of the hand (coupled ones included).
 With `arm:=fr3` the same node drives the arm carrying the hand: `hand_trajectory` wrist poses go
 through IK (flange = base^-1 * wrist * mount^-1) to an arm joint trajectory that starts at the same
@@ -63,7 +64,7 @@ class DriverNode:
             self.cmd_names, self.state_names = self.spec.actuated_joint_names, self.spec.joint_names
         cls = backend_class(backend)
         fields = {f.name for f in dataclasses.fields(cls.config_cls)}
-        self.driver = make_driver(backend, backend_options(cfg, backend, fields), self.device)
+        self.driver = make_driver(backend, backend_options(cfg, backend, fields, self.spec), self.device)
         self.loop = ControlLoop(self.driver, ControlLoopConfig(rate_hz=cfg.control_rate_hz,
                                                                watchdog_timeout_s=cfg.watchdog_timeout_s))
         self.log = self.node.get_logger()
@@ -149,11 +150,18 @@ class DriverNode:
         self._follow(list(motion.joint_names), motion.t_s, motion.q, msg.header.stamp, "hand_trajectory")
 
     def on_command(self, msg: JointState) -> None:
+        """Streamed setpoint: positions if given, else velocities (rad/s)."""
         if not self._mine(msg.name):
             return
         try:
-            q = reorder_columns(list(msg.name), np.asarray(msg.position), self.cmd_names, "joint_command")
-            self.loop.push_setpoint(q)
+            if len(msg.position):
+                q = reorder_columns(list(msg.name), np.asarray(msg.position), self.cmd_names, "joint_command")
+                self.loop.push_setpoint(q)
+            elif len(msg.velocity):
+                qd = reorder_columns(list(msg.name), np.asarray(msg.velocity), self.cmd_names, "joint_command")
+                self.loop.push_velocity(qd)
+            else:
+                raise InputError("joint_command holds neither positions nor velocities")
         except UnihmError as exc:
             self.rejected += 1
             self.log.error(f"rejected joint_command: {exc}", throttle_duration_sec=1.0)

@@ -49,11 +49,18 @@ def choose_backend(config: DriverNodeConfig, hand_backends: tuple[str, ...]) -> 
     return real[0]
 
 
-def backend_options(config: DriverNodeConfig, backend: str, option_fields: set[str]) -> dict[str, Any]:
-    """Options for the backend's config: the node's connection parameters mapped onto its fields."""
+def backend_options(
+    config: DriverNodeConfig, backend: str, option_fields: set[str], hand_spec: Any = None
+) -> dict[str, Any]:
+    """Options for the backend's config: the node's connection parameters mapped onto its fields,
+    and for the physics simulator the hand's model (URDF, couplings) from the hand spec."""
     options = dict(config.backend_options)
     if backend == "sim_kinematic":
         options.setdefault("time_constant_s", config.sim_time_constant_s)
+    if backend == "sim_mujoco" and hand_spec is not None and not config.arm:
+        options.setdefault("urdf_path", str(hand_spec.urdf_path))
+        couplings = tuple((j, src, float(r), float(o)) for j, (src, r, o) in hand_spec.coupling.items())
+        options.setdefault("couplings", couplings)
     port = config.serial_port
     if port:
         if port.startswith("tcp://") and {"host", "port", "transport"} <= option_fields:

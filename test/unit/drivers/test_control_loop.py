@@ -162,3 +162,26 @@ def test_loop_thread_keeps_rate_on_sim():
         stop.wait(1.0)
     t = loop.stats.timing()
     assert 97 < t["rate_hz"] < 103 and loop.stats.overruns == 0
+
+
+def test_velocity_streaming_integrates_clamps_and_stops_when_stale():
+    clock = FakeClock()
+    drv = make_driver("sim_kinematic", {"time_constant_s": 0.001}, BENCH_SPEC, clock=clock)
+    loop = ControlLoop(drv, ControlLoopConfig(rate_hz=100.0, watchdog_timeout_s=0.1), clock=clock)
+    drv.configure()
+    drv.activate()
+    q0 = loop.tick().copy()
+    v = np.full(BENCH_SPEC.num_joints, 0.5)  # rad/s, below the velocity limits
+    loop.push_velocity(v)
+    sent = []
+    for _ in range(5):
+        clock.t += 0.01
+        sent.append(loop.tick())
+    np.testing.assert_allclose(sent[-1], np.minimum(q0 + 5 * 0.01 * v, BENCH_SPEC.upper), atol=1e-9)
+    for _ in range(30):  # no new velocity for 0.3 s: stale -> hold
+        clock.t += 0.01
+        held = loop.tick()
+    clock.t += 0.01
+    np.testing.assert_allclose(loop.tick(), held, atol=1e-12)
+    with pytest.raises(InputError):
+        loop.push_velocity(np.full(BENCH_SPEC.num_joints, np.nan))

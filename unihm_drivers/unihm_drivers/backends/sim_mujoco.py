@@ -30,6 +30,13 @@ class SimMujocoConfig:
     realtime: bool = True
     steps_per_call: int = 5
     max_steps_per_call: int = 200  # caps catch-up after a long pause
+    # coupled (mimic) joints: (coupled, source, ratio, offset) -> q_coupled = offset + ratio * q_source,
+    # enforced by joint equality constraints (MuJoCo ignores URDF <mimic> tags)
+    couplings: tuple[tuple[str, str, float, float], ...] = ()
+    armature_kg_m2: float = 0.005  # reflected rotor inertia per joint: the URDFs' 20-40 g links alone are
+    # far too light for stiff position servos at this time step (explicit integration would diverge)
+    joint_damping: float = 0.05  # N·m·s/rad
+    initial_q_rad: tuple[float, ...] | None = None  # start pose of the DeviceSpec joints (default: 0, clipped)
 
     def __post_init__(self) -> None:
         if not (self.kp > 0 and self.timestep_s > 0 and self.object_mass_kg > 0):
@@ -73,6 +80,20 @@ class SimMujocoDriver(Driver, backend="sim_mujoco", config=SimMujocoConfig):
         missing = [n for n in self.spec.joint_names if n not in known]
         if missing:
             raise ConfigError(f"sim_mujoco: joints {missing} not in {c.urdf_path} (has {sorted(known)})")
+        spec.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
+        # Hand geoms collide with the object only: the hand models' simple capsules overlap at the joints.
+        for geom in spec.geoms:
+            geom.contype, geom.conaffinity = 1, 0
+        for joint in spec.joints:
+            joint.armature = c.armature_kg_m2
+            joint.damping = np.array([c.joint_damping, 0.0, 0.0])  # MuJoCo 4: (linear, quadratic, cubic)
+        for coupled, source, ratio, offset in c.couplings:
+            if coupled not in known or source not in known:
+                raise ConfigError(f"sim_mujoco: coupling {coupled} <- {source}: joint not in {c.urdf_path}")
+            eq = spec.add_equality()
+            eq.type, eq.name1, eq.name2 = mujoco.mjtEq.mjEQ_JOINT, coupled, source
+            eq.objtype = mujoco.mjtObj.mjOBJ_JOINT
+            eq.data[:5] = [offset, ratio, 0.0, 0.0, 0.0]
         for name, lo, hi in zip(self.spec.joint_names, self.spec.lower, self.spec.upper):
             act = spec.add_actuator()
             act.name, act.target = f"act_{name}", name
@@ -89,7 +110,13 @@ class SimMujocoDriver(Driver, backend="sim_mujoco", config=SimMujocoConfig):
         data = mujoco.MjData(model)
         self._qadr = np.array([model.jnt_qposadr[model.joint(n).id] for n in self.spec.joint_names])
         self._dadr = np.array([model.jnt_dofadr[model.joint(n).id] for n in self.spec.joint_names])
-        start = np.clip(np.zeros(self.spec.num_joints), self.spec.lower, self.spec.upper)
+        start = np.zeros(self.spec.num_joints) if c.initial_q_rad is None else np.asarray(c.initial_q_rad, float)
+        if start.shape != (self.spec.num_joints,):
+            raise ConfigError(f"sim_mujoco: initial_q_rad has {start.size} values for {self.spec.num_joints} joints")
+        start = np.clip(start, self.spec.lower, self.spec.upper)
+        for coupled, source, ratio, offset in c.couplings:  # start consistent with the equality constraints
+            data.qpos[model.jnt_qposadr[model.joint(coupled).id]] = offset + ratio * start[
+                list(self.spec.joint_names).index(source)]
         data.qpos[self._qadr] = start
         data.ctrl[:] = start
         mujoco.mj_forward(model, data)
@@ -130,6 +157,10 @@ class SimMujocoDriver(Driver, backend="sim_mujoco", config=SimMujocoConfig):
         self.data.ctrl[: self.spec.num_joints] = q_rad
         self._advance()
         return q_rad.copy()
+
+    def joint_positions(self, names: list[str] | tuple[str, ...]) -> np.ndarray:
+        """Positions of any joints of the model (coupled ones included), by name."""
+        return np.array([self.data.qpos[self.model.jnt_qposadr[self.model.joint(n).id]] for n in names])
 
     def object_position(self) -> np.ndarray:
         """(3,) object centre in the world (= hand root) frame."""
