@@ -25,7 +25,8 @@ class DriverNodeConfig:
     sim_time_constant_s: float = 0.05  # first-order lag of sim_kinematic
     robot_ip: str = ""  # arm / network devices
     serial_port: str = ""  # "/dev/ttyUSB0" (RTU) or "tcp://host:port" (Modbus-TCP)
-    backend_options: dict[str, Any] = field(default_factory=dict)  # passed to the backend's config
+    backend_options: dict[str, Any] = field(default_factory=dict)  # passed to the real backend's config
+    sim_options: dict[str, Any] = field(default_factory=dict)  # passed to the simulated backend's config
     arm: str = ""  # e.g. "fr3": this node drives the arm carrying `hand` (wrist poses -> IK) instead of the hand
     base_xyz: tuple[float, float, float] = (0.0, 0.0, 0.0)  # T_world_base of the arm: translation, m
     base_rpy: tuple[float, float, float] = (0.0, 0.0, 0.0)  # and roll-pitch-yaw, rad
@@ -54,7 +55,7 @@ def backend_options(
 ) -> dict[str, Any]:
     """Options for the backend's config: the node's connection parameters mapped onto its fields,
     and for the physics simulator the hand's model (URDF, couplings) from the hand spec."""
-    options = dict(config.backend_options)
+    options = dict(config.sim_options if backend in SIM_BACKENDS else config.backend_options)
     if backend == "sim_kinematic":
         options.setdefault("time_constant_s", config.sim_time_constant_s)
     if backend == "sim_mujoco" and hand_spec is not None and not config.arm:
@@ -79,7 +80,8 @@ def backend_options(
                 break
     unknown = set(options) - option_fields
     if unknown:
-        raise ConfigError(f"backend_options for {backend!r}: unknown key {sorted(unknown)[0]!r} "
+        which = "sim_options" if backend in SIM_BACKENDS else "backend_options"
+        raise ConfigError(f"{which} for {backend!r}: unknown key {sorted(unknown)[0]!r} "
                           f"(known: {', '.join(sorted(option_fields))})")
     return options
 
