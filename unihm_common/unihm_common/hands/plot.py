@@ -42,6 +42,7 @@ def plot_hand(hand: Hand, q: np.ndarray, out: str | Path, title: str | None = No
     center, half = pts.mean(0), max(np.ptp(pts, axis=0).max() / 2, 0.05)
     ax.set(xlim=(center[0] - half, center[0] + half), ylim=(center[1] - half, center[1] + half),
            zlim=(center[2] - half, center[2] + half), xlabel="x [m]", ylabel="y [m]", zlabel="z [m]")
+    ax.set_box_aspect((1, 1, 1))  # equal scale on every axis: the default box squashes z
     ax.set_title(title or f"{hand.name} ({hand.spec.wrist_frame} frame)")
     ax.legend(loc="upper left", fontsize=7)
     out = Path(out)
