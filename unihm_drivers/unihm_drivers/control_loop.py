@@ -160,18 +160,22 @@ class ControlLoop:
         self._running = threading.Event()
 
     # -- commands (any thread) -----------------------------------------------------------------
+    def _checked_stream(self, values: np.ndarray, what: str) -> np.ndarray:
+        """Validate one streamed (N,) command; NaN/inf or a wrong length raise InputError (counted)."""
+        try:
+            return reject_non_finite(values, self.driver.spec.num_joints, what=what)
+        except InputError:
+            with self._lock:
+                self.stats.safety.rejected_non_finite += 1
+            raise
+
     def push_setpoint(self, q_rad: np.ndarray) -> bool:
         """Queue one streamed (N,) position setpoint; it replaces any running trajectory.
 
         Raises InputError (and counts it) on NaN/inf or a wrong length. Returns False, counting the
         setpoint as lost, while the e-stop is engaged.
         """
-        try:
-            q = reject_non_finite(q_rad, self.driver.spec.num_joints, what="streamed setpoint")
-        except InputError:
-            with self._lock:
-                self.stats.safety.rejected_non_finite += 1
-            raise
+        q = self._checked_stream(q_rad, "streamed setpoint")
         with self._lock:
             if self.estop_latch.engaged:
                 self.stats.commands_lost += 1
@@ -190,12 +194,7 @@ class ControlLoop:
         """Stream a (N,) velocity command: each tick moves the command by qd * period (then the usual
         position and velocity clamps). It replaces trajectories and queued positions; when the stream
         goes stale the watchdog holds the measured position. Returns False while the e-stop is engaged."""
-        try:
-            qd = reject_non_finite(qd_rad_s, self.driver.spec.num_joints, what="streamed velocity")
-        except InputError:
-            with self._lock:
-                self.stats.safety.rejected_non_finite += 1
-            raise
+        qd = self._checked_stream(qd_rad_s, "streamed velocity")
         with self._lock:
             if self.estop_latch.engaged:
                 self.stats.commands_lost += 1
