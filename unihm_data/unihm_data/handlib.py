@@ -1,7 +1,7 @@
 """Thin access to the hand library (unihm_common.hands + unihm_description) used by this package.
 
-The library's `load_hand_spec` is preferred; until it exists, a minimal spec is read from the hand
-folder's hand.yaml (name, side, URDF, joint order, frames, retargeting section).
+The validated spec comes from the library's `load_hand_spec` (hand.yaml + URDF checks); `HandInfo` is the
+small view of it this package uses, with the retargeting section made ready for dex-retargeting.
 """
 
 from __future__ import annotations
@@ -11,9 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from unihm_common.config import load_yaml
-from unihm_common.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -41,36 +38,33 @@ def available_hands() -> list[str]:
 
 
 def load_hand_info(name: str) -> HandInfo:
-    """Read hand `name` (alias allowed) from its folder; raises `UnknownHandError` / `ConfigError`."""
-    from unihm_common.hands import hand_dir
+    """Read hand `name` (alias allowed) through `load_hand_spec`; raises `UnknownHandError` / `ConfigError`."""
+    from unihm_common.hands import hand_dir, load_hand_spec
 
+    spec = load_hand_spec(name)
     folder = hand_dir(name)
-    path = folder / "hand.yaml"
-    data = load_yaml(path)
-    try:
-        joints = data["joints"]
-        frames = data["frames"]
-        retargeting = dict(data.get("retargeting") or {})
-        info = HandInfo(
-            name=str(data["name"]),
-            side=str(data.get("side", "none")),
-            urdf_path=(folder / data["urdf"]).resolve(),
-            joint_names=tuple(j["name"] for j in joints),
-            actuated_joint_names=tuple(data.get("actuated") or [j["name"] for j in joints]),
-            lower_rad=np.array([float(j["lower"]) for j in joints]),
-            upper_rad=np.array([float(j["upper"]) for j in joints]),
-            wrist_frame=str(frames["wrist"]),
-            fingertip_frames=tuple(frames.get("fingertips", ())),
-            retargeting=retargeting,
-            T_wrist_mount=np.eye(4),  # every hand.yaml states the same root-frame convention as the MANO chain
-        )
-    except (KeyError, TypeError) as exc:
-        raise ConfigError(f"{path}: missing or malformed key {exc}") from exc
-    if not info.retargeting and info.name.startswith("mano_"):
-        # the MANO chain itself: its 21 keypoint frames are the targets (a round trip: FK -> retarget)
+    retargeting = dict(spec.retargeting or {})
+    info = HandInfo(
+        name=spec.name,
+        side=spec.side,
+        urdf_path=spec.urdf_path,
+        joint_names=tuple(spec.joint_names),
+        actuated_joint_names=tuple(spec.actuated_joint_names),
+        lower_rad=np.array(spec.lower_rad, dtype=float),
+        upper_rad=np.array(spec.upper_rad, dtype=float),
+        wrist_frame=spec.wrist_frame,
+        fingertip_frames=tuple(spec.fingertip_frames),
+        retargeting=retargeting,
+        T_wrist_mount=np.eye(4),  # every hand.yaml states the same root-frame convention as the MANO chain
+    )
+    keypoints = list(spec.keypoint_frames or ())
+    if not info.retargeting and info.name.startswith("mano_") and keypoints:
+        # the MANO chain itself: its 21 keypoint frames are the targets (a round trip: FK -> retarget, ~0 mm).
+        # normal_delta 0: dex-retargeting 0.5.0 adds the q-q_prev penalty to the gradient but not to the
+        # objective value, which misleads SLSQP's line search (8 mm round-trip error with the default 4e-3)
         info.retargeting.update(type="position", urdf_path=str(info.urdf_path), low_pass_alpha=1.0,
-                                target_link_names=list(data.get("keypoints", [])),
-                                target_link_human_indices=list(range(len(data.get("keypoints", [])))))
+                                normal_delta=0.0, target_link_names=keypoints,
+                                target_link_human_indices=list(range(len(keypoints))))
     if info.retargeting and "urdf_path" in info.retargeting:
         info.retargeting["urdf_path"] = str((folder / info.retargeting["urdf_path"]).resolve())
     if info.retargeting and "target_joint_names" not in info.retargeting and (

@@ -24,6 +24,8 @@ from unihm_data import dataformat as fmt
 from unihm_data.handlib import HandInfo, load_hand_info
 from unihm_data.keypoints import mirror_object_transforms, mirror_points, mirror_wrist_transforms
 
+FTOL_ABS = 1e-9  # SLSQP absolute objective tolerance (see HandRetargeter.build)
+
 
 @dataclass
 class HandRetargeter:
@@ -56,6 +58,9 @@ class HandRetargeter:
                 solver = RetargetingConfig.from_dict(cfg).build()
         except Exception as exc:  # dex-retargeting raises bare RuntimeError/AssertionError/KeyError
             raise ConfigError(f"hand {info.name!r}: dex-retargeting rejected the retargeting config: {exc!r}") from exc
+        # dex-retargeting stops SLSQP at ftol_abs 1e-5 (position) / 1e-6 (vector), but its Huber loss is a mean
+        # over 3K coordinates of errors of a few mm (~1e-5 itself): the solver stopped far from the optimum
+        solver.optimizer.opt.set_ftol_abs(FTOL_ABS)
         robot = solver.optimizer.robot
         if kind == "position":
             task_names, origin_names = list(cfg["target_link_names"]), [None] * len(idx)

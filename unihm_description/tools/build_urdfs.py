@@ -327,10 +327,46 @@ def readme(h: HandDef) -> str:
 
 
 # ------------------------------------------------------------------------------------------ hands
-def vector_retarget(root: str, tips: list[str], human: list[int], scale: float, urdf: str) -> dict:
+def vector_retarget(root: str, tips: list[str], human: list[int], urdf: str) -> dict:
+    """Wrist->fingertip vectors; `scaling_factor` is filled in by `with_derived_scaling` from the geometry.
+
+    normal_delta 0: dex-retargeting 0.5.0 puts its q - q_prev penalty in the gradient but not in the objective
+    value, which misleads SLSQP; low_pass_alpha 0.6 keeps frame-to-frame steps small without a large lag.
+    """
     return {"type": "vector", "urdf_path": urdf, "target_origin_link_names": [root] * len(tips),
             "target_task_link_names": tips, "target_link_human_indices": [[0] * len(tips), human],
-            "scaling_factor": scale, "low_pass_alpha": 0.2}
+            "scaling_factor": None, "normal_delta": 0.0, "low_pass_alpha": 0.6}
+
+
+def rest_position(m: Model, base: str, link: str) -> np.ndarray:
+    """Position of `link` in the frame of `base` at q = 0 (joint origins only), m."""
+    by_child = {j.child: j for j in m.joints}
+
+    def pose(name: str) -> np.ndarray:
+        T = np.eye(4)
+        while name != m.root:
+            j = by_child[name]
+            A = np.eye(4)
+            A[:3, :3], A[:3, 3] = rpy_to_R(j.rpy), j.xyz
+            T, name = A @ T, j.parent
+        return T
+
+    return (np.linalg.inv(pose(base)) @ pose(link))[:3, 3]
+
+
+def with_derived_scaling(h: HandDef, human: HandDef) -> HandDef:
+    """Set `scaling_factor` = robot / human hand size, DERIVED from the two models (not tuned).
+
+    Size = distance from the retargeting origin link (the robot's wrist/palm base) to the middle fingertip
+    at q = 0 (fingers straight) over the same distance on mano_right (wrist -> middle_tip); the middle
+    fingertip is the third entry of `fingertips` (thumb, index, middle, ...) on every hand.
+    """
+    if not h.retargeting or h.retargeting.get("scaling_factor", 1.0) is not None:
+        return h
+    ret = dict(h.retargeting)
+    size = np.linalg.norm(rest_position(h.model, ret["target_origin_link_names"][0], h.fingertips[2]))
+    ret["scaling_factor"] = round(float(size / np.linalg.norm(rest_position(human.model, "wrist", "middle_tip"))), 3)
+    return replace(h, retargeting=ret)
 
 
 HUMAN_TIPS = {"thumb": 4, "index": 8, "middle": 12, "ring": 16, "little": 20}
@@ -412,7 +448,7 @@ def shadow_right() -> HandDef:
     tips = ["thtip", "fftip", "mftip", "rftip", "lftip"]
     return HandDef(m, "right", ("shadow",), "Shadow Dexterous Hand E (right), 24 joints incl. 2 wrist joints",
                    "palm", tuple(tips), order, act, ("sim_kinematic", "sim_mujoco"), "rad", None,
-                   vector_retarget("palm", tips, [4, 8, 12, 16, 20], 1.2, "shadow_right.urdf"),
+                   vector_retarget("palm", tips, [4, 8, 12, 16, 20], "shadow_right.urdf"),
                    ("Joint ranges and axis directions: MuJoCo Menagerie shadow_hand/right_hand.xml (Apache-2.0, "
                     "converted from Shadow's sr_common URDF), <default> classes wrist_y, wrist_x, thbase, thproximal, "
                     "thhub, thmiddle, thdistal (thdistal body quat 1 0 0 -1 turns its x axis to -y), metacarpal, "
@@ -528,7 +564,7 @@ def allegro_right() -> HandDef:
     tips = ["link_15.0_tip", "link_3.0_tip", "link_7.0_tip", "link_11.0_tip"]
     return HandDef(m, "right", ("allegro",), "Wonik Allegro Hand v4 (right), 16 DoF, fully actuated",
                    "palm", tuple(tips), order, order, ("sim_kinematic", "sim_mujoco"), "rad", None,
-                   vector_retarget("wrist", tips, [4, 8, 12, 16], 1.6, "allegro_right.urdf"),
+                   vector_retarget("wrist", tips, [4, 8, 12, 16], "allegro_right.urdf"),
                    ("Joint limits, velocity (3.14 rad/s) and every joint origin/axis: mani-skill 3.0.1 wheel (BSD), "
                     "mani_skill/assets/robots/allegro/allegro_hand_right.urdf (joint_0.0..joint_15.0 <origin>, "
                     "<axis>, <limit>; link_*_tip origins) - the Allegro v4 model Wonik publishes, as used by "
@@ -612,7 +648,7 @@ def schunk_svh_right() -> HandDef:
     tips = ["thtip", "fftip", "mftip", "rftip", "lftip"]
     return HandDef(m, "right", ("schunk_svh",), "SCHUNK SVH 5-finger hand (right), 20 joints, 9 actuated",
                    P + "palm", tuple(tips), order, act, ("sim_kinematic", "sim_mujoco"), "rad", None,
-                   vector_retarget(P + "base_link", tips, [4, 8, 12, 16, 20], 1.2, "schunk_svh_right.urdf"),
+                   vector_retarget(P + "base_link", tips, [4, 8, 12, 16, 20], "schunk_svh_right.urdf"),
                    ("9 drives / 20 joints, joint limits (rad), coupling ratios (1.01511, 1.44889, 1.045, 1.0454, "
                     "1.3588, 1.42093, 1.42307, spread 0.5, palm fold j5 = 1.0 x opposition), every joint origin/axis "
                     "and the 14 mm fingertip offsets: dexsuite/dex-urdf robots/hands/schunk_hand/"
@@ -674,7 +710,7 @@ def leap_right() -> HandDef:
     return HandDef(m, "right", ("leap",), "LEAP Hand (right), 16 DoF, fully actuated (Dynamixel XC330)",
                    "palm", tuple(tips), order, order, ("sim_kinematic", "sim_mujoco"), "leap_dxl_rad",
                    {n: native[n] for n in order},
-                   vector_retarget("base", tips, [4, 8, 12, 16], 1.6, "leap_right.urdf"),
+                   vector_retarget("base", tips, [4, 8, 12, 16], "leap_right.urdf"),
                    ("Shaw, Agarwal, Pathak, 'LEAP Hand', RSS 2023: 16 DoF, MCP flexion then abduction, joint order "
                     "j0..j15 = index (abd, flex, pip, dip), middle, ring, thumb",
                     "Joint limits, velocity 8.48 rad/s and every joint origin/axis: dexsuite/dex-urdf "
@@ -728,7 +764,7 @@ def ability_right() -> HandDef:
     tips = ["thumb_tip", "index_tip", "middle_tip", "ring_tip", "pinky_tip"]
     return HandDef(m, "right", ("ability",), "PSYONIC Ability Hand (right), 10 joints, 6 actuated",
                    "palm", tuple(tips), order, act, ("sim_kinematic", "sim_mujoco"), "ability_deg", native,
-                   vector_retarget("base_link", tips, [4, 8, 12, 16, 20], 1.0, "ability_right.urdf"),
+                   vector_retarget("base_link", tips, [4, 8, 12, 16, 20], "ability_right.urdf"),
                    ("6 motors (index, middle, ring, pinky, thumb flexor, thumb rotator, in the API order), positions "
                     "in degrees: PSYONIC ability-hand-api documentation (estimate for the order: not re-checked)",
                     "Joint limits (finger q1 0..2.0944 rad, thumb_q1 -2.0944..0, thumb_q2 0..2.0944), the four-bar "
@@ -786,7 +822,7 @@ def inspire_right() -> HandDef:
     return HandDef(m, "right", ("inspire",), "Inspire Robots RH56DFX (right), 12 joints, 6 actuated",
                    "palm", tuple(tips), order, act, ("sim_kinematic", "sim_mujoco", "inspire_modbus"),
                    "inspire_0_1000", {n: (1000.0, 0.0) for n in act},
-                   vector_retarget("base", tips, [4, 8, 12, 16, 20], 1.15, "inspire_right.urdf"),
+                   vector_retarget("base", tips, [4, 8, 12, 16, 20], "inspire_right.urdf"),
                    ("6 linear actuators, register order little, ring, middle, index, thumb bend, thumb rotation; "
                     "ANGLE_SET 0..1000 with 1000 = open, 0 = closed: Inspire RH56DFX user manual (estimate: the "
                     "manual was not re-checked for this revision)",
@@ -843,7 +879,7 @@ def xhand_right() -> HandDef:
     tips = [P + "thumb_tip", P + "index_tip", P + "mid_tip", P + "ring_tip", P + "pinky_tip"]
     return HandDef(m, "right", ("xhand",), "ROBOTERA XHAND1 (right), 12 DoF, fully actuated",
                    P + "palm", tuple(tips), order, order, ("sim_kinematic", "sim_mujoco", "xhand"), "rad",
-                   None, vector_retarget(P + "link", tips, [4, 8, 12, 16, 20], 1.1, "xhand_right.urdf"),
+                   None, vector_retarget(P + "link", tips, [4, 8, 12, 16, 20], "xhand_right.urdf"),
                    ("12 active DoF (thumb 3, index 3 incl. side swing, middle/ring/little 2 each), joint ranges "
                     "(thumb bend 0..1.832, thumb rota1 -0.698..1.745, rota2 0..1.745, index swing +-0.174, finger "
                     "joints 0..1.919 rad) and every joint position/axis: the body/joint table of a public XHAND1 "
@@ -854,7 +890,7 @@ def xhand_right() -> HandDef:
                     "Root = right_hand_link, axes re-labelled y = -y_src, z = -z_src; palm box: estimate"))
 
 
-def panda_gripper() -> HandDef:
+def panda_gripper(human: HandDef) -> HandDef:
     src = "Franka Hand datasheet: stroke 80 mm (2 x 40 mm)"
     m = Model("panda_gripper", "panda_hand")
     m.links.append(Link("panda_hand_box"))
@@ -873,9 +909,15 @@ def panda_gripper() -> HandDef:
                    "panda_hand_tcp", ("panda_leftfinger_tip", "panda_rightfinger_tip"), order, order[:1],
                    ("sim_kinematic", "sim_mujoco", "panda_gripper"), "franka_width_m",
                    {"panda_finger_joint1": (0.0, 0.08)},
+                   # thumb-index pinch, 2 targets (finger tip -> the other finger tip, both ways); scaling DERIVED:
+                   # the 80 mm stroke over the widest human pinch, thumb tip - index tip on mano_right at q = 0
                    {"type": "vector", "urdf_path": "panda_gripper.urdf", "target_joint_names": ["panda_finger_joint1"],
-                    "target_origin_link_names": ["panda_leftfinger"], "target_task_link_names": ["panda_rightfinger"],
-                    "target_link_human_indices": [[4], [8]], "scaling_factor": 1.5, "low_pass_alpha": 0.2},
+                    "target_origin_link_names": ["panda_rightfinger_tip", "panda_leftfinger_tip"],
+                    "target_task_link_names": ["panda_leftfinger_tip", "panda_rightfinger_tip"],
+                    "target_link_human_indices": [[8, 4], [4, 8]],
+                    "scaling_factor": round(0.08 / float(np.linalg.norm(rest_position(human.model, "index_tip",
+                                                                                       "thumb_tip"))), 3),
+                    "normal_delta": 0.0, "low_pass_alpha": 0.6},
                    ("Finger joints (prismatic, 0..0.04 m each, +-y), finger joint 58.4 mm above the flange, hand "
                     "rotated -45 deg about the flange z axis: pybullet 3.2.7 wheel (Apache-2.0) pybullet_data/"
                     "franka_panda/panda.urdf, panda_finger_joint1/2 <origin>/<axis>/<limit> and panda_hand_joint rpy",
@@ -950,12 +992,14 @@ ARMS = {
 
 
 def all_hands() -> list[HandDef]:
-    rights = [mano_right(), shadow_right(), allegro_right(), schunk_svh_right(), leap_right(), ability_right(),
-              inspire_right(), xhand_right()]
+    human = mano_right()
+    rights = [human] + [with_derived_scaling(h, human) for h in (
+        shadow_right(), allegro_right(), schunk_svh_right(), leap_right(), ability_right(), inspire_right(),
+        xhand_right())]
     out = []
     for h in rights:
         out += [h, mirror_hand(h, h.model.name.replace("_right", "_left"))]
-    return out + [panda_gripper()]
+    return out + [panda_gripper(human)]
 
 
 def render() -> dict[Path, str]:

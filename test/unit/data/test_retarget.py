@@ -6,10 +6,12 @@ from unihm_data.handlib import load_hand_info
 from unihm_data.retarget import HandRetargeter, resolve_hands
 from unihm_data.synth import generate_sequence
 
-# mean fingertip error (mm) per hand on one synthetic grasp; measured values are ~2/3 of these
-# (docs/benchmarks.md). Scaled hands cannot reach the scaled human fingertips exactly.
-THRESHOLD_MM = {"mano": 12.0, "xhand": 35.0, "shadow": 30.0, "ability": 40.0, "inspire": 45.0, "schunk_svh": 35.0,
-                "allegro": 55.0, "leap": 60.0, "panda_gripper": 150.0}
+# mean fingertip error (mm) per hand on one synthetic grasp, measured against the target the optimizer gets
+# (the human wrist->tip vectors times the hand's geometry-derived scaling_factor); measured: mano 0.14,
+# shadow 2.3, leap 2.7, allegro 5.8, xhand 12, schunk_svh 15, inspire 22, ability 35, panda_gripper 52 (the
+# gripper's pinch vector cannot follow the human one's direction). Thresholds keep a margin over these.
+THRESHOLD_MM = {"mano": 1.0, "xhand": 18.0, "shadow": 5.0, "ability": 45.0, "inspire": 30.0, "schunk_svh": 22.0,
+                "allegro": 9.0, "leap": 5.0, "panda_gripper": 65.0}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,8 @@ def test_retarget_every_hand_under_threshold(hand, sequence):
     assert np.all(out["q"] >= info.lower_rad - 1e-4) and np.all(out["q"] <= info.upper_rad + 1e-4)
     tips = [k for k, n in enumerate(out["err_link_names"]) if n in info.fingertip_frames] or slice(None)
     assert out["fingertip_err_mm"][:, tips].mean() < _threshold(hand)
-    assert np.abs(np.diff(out["q"], axis=0)).max() < 0.5  # warm-started and filtered: no jumps
+    # warm-started and filtered: no jumps (the human joints themselves move up to 0.56 rad a frame at 15 fps here)
+    assert np.abs(np.diff(out["q"], axis=0)).max() < 0.75
 
 
 def test_left_hand_of_right_sequence_is_mirrored(sequence):
