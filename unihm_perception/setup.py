@@ -24,5 +24,7 @@ setup(
     description='Camera backends, object segmentation and shape completion, with their ROS nodes.',
     license="Apache-2.0",
     entry_points={
+        'unihm.commands': ['perception = unihm_perception.cli:register'],
+        'unihm.benchmarks': ['perception = unihm_perception.bench:run_benchmark'],
     },
 )

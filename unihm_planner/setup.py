@@ -27,6 +27,7 @@ setup(
     entry_points={
         'unihm.commands': [
             'tokenizer = unihm_planner.tokenizer.cli:register',
+            'planner = unihm_planner.target.cli:register',
         ],
         'unihm.benchmarks': [
             'tokenizer = unihm_planner.tokenizer.bench:run_benchmark',
