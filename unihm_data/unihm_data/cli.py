@@ -1,4 +1,4 @@
-"""`unihm data synth|retarget|stats|render|annotate` (registered through the `unihm.commands` entry point)."""
+"""`unihm data synth|retarget|stats|render|import|annotate` (registered through the `unihm.commands` entry point)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rd.add_argument("--out", required=True, help="file.gif or file.png")
     rd.add_argument("--stride", type=int, default=3, help="render every n-th frame")
     rd.set_defaults(func=_render)
+
+    im = sub.add_parser("import", help="import DexYCB or OakInk (their published layouts) into the dataset format")
+    im.add_argument("source", choices=["dexycb", "oakink"])
+    im.add_argument("src", help="the dataset's root folder")
+    im.add_argument("--out", required=True, help="dataset folder to write")
+    im.add_argument("--mano-model", help="DexYCB: a MANO_RIGHT/LEFT model file to recompute keypoints from pose_m")
+    im.add_argument("--serial", help="DexYCB: camera serial (default: the master camera)")
+    im.add_argument("--view", type=int, default=0, help="OakInk: camera view")
+    im.add_argument("--limit", type=int, default=0, help="import at most N sequences (0 = all)")
+    im.add_argument("--seed", type=int, default=0, help="seed of the 80/20 object split and the instructions")
+    im.set_defaults(func=_import)
 
     an = sub.add_parser("annotate", help="(re)write the 5 instructions per sequence")
     an.add_argument("root")
@@ -81,6 +92,33 @@ def _render(args: argparse.Namespace) -> int:
     from unihm_data.render import render_sequence
 
     print(render_sequence(args.root, args.seq, args.out, hand=args.hand, stride=args.stride))
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from unihm_data import dexycb, oakink
+    from unihm_data.importer import import_sequences
+
+    if args.source == "dexycb":
+        names = dexycb.list_sequences(args.src)
+
+        def load(name):
+            return dexycb.load_sequence(args.src, name, serial=args.serial, mano_model=args.mano_model)
+    else:
+        names = oakink.list_sequences(args.src)
+
+        def load(name):
+            return oakink.load_sequence(args.src, name, view=args.view)
+    if args.limit > 0:
+        names = names[: args.limit]
+    if not names:
+        print(f"error: no {args.source} sequences found under {args.src}", file=sys.stderr)
+        return 2
+    items = [load(name) for name in tqdm(names, desc=f"reading {args.source}", unit="seq")]
+    index = import_sequences(args.out, items, args.source, seed=args.seed)
+    print(f"wrote {len(index.sequences)} sequences ({len(index.objects)} objects) to {args.out}", file=sys.stderr)
     return 0
 
 

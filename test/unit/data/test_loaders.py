@@ -163,3 +163,20 @@ def test_mano_layer_with_user_model_file(tmp_path):
     np.testing.assert_allclose(joints[4], v[745] + [0.1, 0, 0])  # thumb tip vertex
     with pytest.raises(InputError, match="MANO_LEFT.pkl: MANO model file not found"):
         ManoLayer(tmp_path / "MANO_LEFT.pkl")
+
+
+def test_import_cli_writes_a_readable_dataset(tmp_path):
+    from unihm_common.cli import main as unihm_main
+    from unihm_data.dataset import HOIDataset
+
+    kp_world, _ = write_oakink(tmp_path / "oak", n=4)
+    assert unihm_main(["data", "import", "oakink", str(tmp_path / "oak"), "--out", str(tmp_path / "ds")]) == 0
+    ds = HOIDataset(tmp_path / "ds")
+    assert len(ds) == 1
+    np.testing.assert_allclose(ds[0]["sequence"].mano_joints, kp_world, atol=1e-5)
+    write_dexycb(tmp_path / "dex", n=4)
+    assert unihm_main(["data", "import", "dexycb", str(tmp_path / "dex"), "--out", str(tmp_path / "ds2")]) == 0
+    assert len(HOIDataset(tmp_path / "ds2")) == 1
+    # an empty root is a clear error, not a traceback
+    (tmp_path / "empty").mkdir()
+    assert unihm_main(["data", "import", "dexycb", str(tmp_path / "empty"), "--out", str(tmp_path / "ds3")]) == 2
