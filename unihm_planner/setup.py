@@ -25,12 +25,18 @@ setup(
                  'with their ROS nodes.'),
     license="Apache-2.0",
     entry_points={
+        'console_scripts': [
+            'policy_node = unihm_planner.policy_node:main',
+            'planner_node = unihm_planner.planner_node:main',
+        ],
         'unihm.commands': [
             'tokenizer = unihm_planner.tokenizer.cli:register',
             'planner = unihm_planner.target.cli:register',
+            'policy = unihm_planner.policy.cli:register',
         ],
         'unihm.benchmarks': [
             'tokenizer = unihm_planner.tokenizer.bench:run_benchmark',
+            'policy = unihm_planner.policy.bench:run_benchmark',
         ],
     },
 )

@@ -49,6 +49,11 @@ class PolicyConfig:
     num_trajectory_tokens: int = 8  # frames are average-pooled into this many chunks, one soft token each
     # --- initial hand pose: E_j(Q_pos0), the hand tokenizer's latent of the first frame
     init_pose_dim: int = 64  # width of that latent (the hand tokenizer's code_dim)
+    # --- wrist (hand root) head: per motion token, the 9-D pose (xyz + 6-D rotation) of each of the
+    # `frames_per_token` frames it covers, in the object's frame at that frame (docs/policy.md)
+    frames_per_token: int = 4  # the hand tokenizer's downsample
+    wrist_head: bool = True
+    use_trajectory: bool = True  # False: the ablation "w/o trajectory input" (T_tar tokens zeroed)
     # --- base model
     base_model: str | None = None  # a local Qwen3ForCausalLM directory to start from (None: random init)
     dropout: float = 0.0  # attention dropout (Qwen3 uses none)
@@ -57,7 +62,7 @@ class PolicyConfig:
         for name in ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "head_dim", "intermediate_size",
                      "max_position_embeddings", "text_vocab_size", "codebook_size", "max_motion_tokens",
                      "num_object_tokens", "min_cloud_points", "trajectory_hidden", "num_trajectory_tokens",
-                     "init_pose_dim"):
+                     "init_pose_dim", "frames_per_token"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.num_heads % self.num_kv_heads:

@@ -38,10 +38,14 @@ IGNORE = -100  # cross-entropy ignore index
 MOTION_PAD = -1  # value of `motion_tokens` after a sequence's end
 
 
+WRIST_DIM = 9  # xyz + 6-D rotation per frame
+
+
 @dataclass
 class PolicyOutput:
     loss: torch.Tensor  # () mean cross-entropy over motion positions
     logits: torch.Tensor  # (B, M + 1, V) at <motion_start> and each motion input
+    wrist: torch.Tensor | None = None  # (B, M, frames_per_token, 9) wrist of token i's frames, object frame
 
 
 class MotionPolicy(nn.Module):
@@ -75,6 +79,8 @@ class MotionPolicy(nn.Module):
                                               config.min_cloud_points)
         self.trajectory_encoder = TrajectoryEncoder(config.trajectory_hidden, config.num_trajectory_tokens, d)
         self.init_pose_encoder = InitPoseEncoder(config.init_pose_dim, d)
+        self.wrist_head = (nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, config.frames_per_token * WRIST_DIM))
+                           if config.wrist_head else None)
 
     # ------------------------------------------------------------------ construction
     def _qwen_config(self):
@@ -157,8 +163,10 @@ class MotionPolicy(nn.Module):
         emb = self.lm.get_input_embeddings()
         dev = emb.weight.device
         rows = self.text_lookup[text_ids.to(dev)]  # (B, L)
-        soft = torch.cat([self.object_encoder(cloud.to(dev, emb.weight.dtype)),
-                          self.trajectory_encoder(T_tar.to(dev, emb.weight.dtype)),
+        traj = self.trajectory_encoder(T_tar.to(dev, emb.weight.dtype))  # (B, n, D)
+        if not self.config.use_trajectory:
+            traj = torch.zeros_like(traj)  # ablation: the policy never sees T_tar
+        soft = torch.cat([self.object_encoder(cloud.to(dev, emb.weight.dtype)), traj,
                           self.init_pose_encoder(init_pose.to(dev, emb.weight.dtype))], dim=1)  # (B, S, D)
         start = emb(torch.full((B, 1), self.start_id, device=dev))  # (B, 1, D)
         embeds = torch.cat([emb(rows), soft, start], dim=1)  # (B, P, D)
@@ -212,20 +220,31 @@ class MotionPolicy(nn.Module):
                                use_cache=False).last_hidden_state  # (B, P + M, D)
         logits = self.lm.lm_head(hidden[:, P - 1 :])  # (B, M + 1, V)
         loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE)
-        return PolicyOutput(loss=loss, logits=logits)
+        return PolicyOutput(loss=loss, logits=logits, wrist=self._wrist(hidden[:, P - 1 : P - 1 + M]))
+
+    def _wrist(self, hidden: torch.Tensor) -> torch.Tensor | None:
+        """Hidden states at the positions that predict tokens 1..M (B, M, D) -> (B, M, fpt, 9)."""
+        if self.wrist_head is None:
+            return None
+        return self.wrist_head(hidden).view(*hidden.shape[:2], self.config.frames_per_token, WRIST_DIM)
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
     def generate(self, text_ids: torch.Tensor, cloud: torch.Tensor, T_tar: torch.Tensor, init_pose: torch.Tensor,
                  text_mask: torch.Tensor | None = None, max_tokens: int | None = None, temperature: float = 1.0,
                  top_k: int | None = None, seed: int | None = None, use_cache: bool = True,
-                 mask_inputs: bool = True) -> torch.Tensor:
+                 mask_inputs: bool = True, force_length: bool = False, return_wrist: bool = False,
+                 on_token=None):
         """Sample motion codes -> (B, n) long, -1 after each sample's <motion_end>.
 
         Only motion tokens and <motion_end> can be drawn. temperature 0 is greedy; `seed` makes sampling
         repeatable. `mask_inputs` feeds <mask> instead of each drawn code, matching the end of the App. C.4
         curriculum (all inputs masked); False feeds the drawn codes back (plain autoregression).
+        `force_length` forbids <motion_end> so exactly `max_tokens` codes come out. With `return_wrist`
+        the result is (codes, wrist (B, n, frames_per_token, 9)). `on_token(t)` is called after each step.
         """
+        if return_wrist and self.wrist_head is None:
+            raise ConfigError("this policy has no wrist head (wrist_head: false)")
         max_tokens = self.config.max_motion_tokens if max_tokens is None else max_tokens
         if not 1 <= max_tokens <= self.config.max_motion_tokens:
             raise InputError(f"max_tokens must be in [1, {self.config.max_motion_tokens}], got {max_tokens}")
@@ -241,22 +260,29 @@ class MotionPolicy(nn.Module):
         out = torch.full((B, max_tokens), MOTION_PAD, dtype=torch.long, device=dev)
         done = torch.zeros(B, dtype=torch.bool, device=dev)
         pos = _positions(attn)  # (B, P)
+        wrist = []
         past, step_embeds, step_pos = None, embeds, pos
         for t in range(max_tokens):
             if use_cache:
-                res = self.lm(inputs_embeds=step_embeds, attention_mask=attn, position_ids=step_pos,
-                              cache=past, use_cache=True, logits_to_keep=1)
+                res = self.lm.model(inputs_embeds=step_embeds, attention_mask=attn, position_ids=step_pos,
+                                    cache=past, use_cache=True)
                 past = res.cache  # transformers 5.x name of the KV cache (was past_key_values)
             else:
-                res = self.lm(inputs_embeds=embeds, attention_mask=attn, position_ids=pos, use_cache=False,
-                              logits_to_keep=1)
-            logits = res.logits[:, -1].float()  # (B, V)
+                res = self.lm.model(inputs_embeds=embeds, attention_mask=attn, position_ids=pos, use_cache=False)
+            last = res.last_hidden_state[:, -1:]  # (B, 1, D)
+            if return_wrist:
+                wrist.append(self._wrist(last)[:, 0])  # (B, fpt, 9)
+            logits = self.lm.lm_head(last)[:, 0].float()  # (B, V)
             allowed = torch.cat([logits[:, self.motion_offset : self.motion_offset + K],
                                  logits[:, self.end_id : self.end_id + 1]], dim=1)  # (B, K + 1); K = end
+            if force_length:
+                allowed[:, K] = float("-inf")
             choice = _pick(allowed, temperature, top_k, gen)  # (B,)
             ended = done | (choice == K)
             out[:, t] = torch.where(ended, torch.full_like(choice, MOTION_PAD), choice)
             done = ended
+            if on_token is not None:
+                on_token(t + 1)
             if done.all():
                 break
             row = torch.full_like(choice, self.mask_id) if mask_inputs else choice + self.motion_offset
@@ -267,6 +293,8 @@ class MotionPolicy(nn.Module):
             embeds = torch.cat([embeds, step_embeds], dim=1)
             pos = torch.cat([pos, step_pos], dim=1)
         self.train(was_training)
+        if return_wrist:
+            return out, torch.stack(wrist, dim=1)  # (B, n, fpt, 9) for the steps taken
         return out
 
     # ------------------------------------------------------------------ checkpoints

@@ -1,0 +1,148 @@
+"""Policy data, training (curriculum flags, resume), runner (decode for any hand, errors, determinism)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from policy_fixtures import tiny_config
+
+from unihm_common.errors import InputError, UnknownHandError
+from unihm_common.hands import load_hand_spec
+from unihm_planner.policy.data import (
+    PolicySample,
+    pose_from_9d,
+    pose_to_9d,
+    wrist_from_object_frame,
+    wrist_in_object_frame,
+)
+from unihm_planner.policy.runner import PolicyRunner
+from unihm_planner.policy.train import PolicyTrainConfig, codebook_id, train_policy
+from unihm_planner.tokenizer.config import TokenizerConfig
+from unihm_planner.tokenizer.model import HandTokenizer
+
+HANDS = ("shadow_right", "inspire_right")
+
+
+@pytest.fixture(scope="module")
+def hand_tokenizer():
+    torch.manual_seed(0)
+    tok = HandTokenizer(TokenizerConfig(backbone="conv1d", codebook_size=64, code_dim=8, hidden_dim=16,
+                                        num_res_blocks=1, downsample=4))
+    for h in HANDS:
+        tok.add_hand(h, load_hand_spec(h).joint_names)
+    return tok.eval()
+
+
+def _rot_z(a):
+    c, s = np.cos(a), np.sin(a)
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
+
+
+def _samples(tok, n=6, T=24, seed=0):
+    """Object lifted along x; the wrist follows it at a fixed offset; joints close over time."""
+    rng = np.random.default_rng(seed)
+    spec = load_hand_spec("shadow_right")
+    lo, hi = np.asarray(spec.lower_rad), np.asarray(spec.upper_rad)
+    out = []
+    for i in range(n):
+        s = np.linspace(0, 1, T)
+        T_obj = np.tile(np.eye(4), (T, 1, 1))
+        T_obj[:, :3, :3] = _rot_z(0.3 * i)
+        T_obj[:, 0, 3] = 0.3 + 0.05 * i + 0.1 * s
+        T_obj[:, 2, 3] = 0.05 + 0.1 * s
+        offset = np.eye(4)
+        offset[:3, 3] = [0.0, -0.08, 0.05]
+        T_wrist = T_obj @ offset
+        q = lo + (hi - lo) * (0.2 + 0.5 * s[:, None] * (i % 2))
+        q = q.astype(np.float32)
+        with torch.no_grad():
+            tokens = tok.tokenize(torch.as_tensor(q)[None], "shadow_right")[0].numpy()
+        cloud = rng.normal(size=(64, 3)).astype(np.float32) * 0.03
+        text = "lift the mug" if i % 2 else "push the box"
+        out.append(PolicySample(f"s{i}", "train", text, cloud, T_obj, q[0], "shadow_right", tokens, T_wrist, q,
+                                instructions=(text, text + " please")))
+    return out
+
+
+def test_pose_9d_and_object_frame_round_trip():
+    T = np.tile(np.eye(4), (3, 1, 1))
+    T[:, :3, :3] = _rot_z(0.7)
+    T[:, :3, 3] = [[0.1, 0.2, 0.3]] * 3
+    np.testing.assert_allclose(pose_from_9d(pose_to_9d(T)), T, atol=1e-12)
+    W = T.copy()
+    W[:, 2, 3] += 0.1
+    np.testing.assert_allclose(wrist_from_object_frame(T, wrist_in_object_frame(T, W)), W, atol=1e-12)
+
+
+def test_train_resume_and_runner(tmp_path, hand_tokenizer, qwen_tokenizer):
+    tok = hand_tokenizer
+    samples = _samples(tok)
+    cfg = PolicyTrainConfig(epochs=4, batch_size=4, lr=3e-3, num_points=32, trajectory_frames=8, save_every=2,
+                            warmup_steps=1)
+    mcfg = tiny_config(codebook_size=64, init_pose_dim=8)
+    model, hist = train_policy(cfg, mcfg, samples, tmp_path / "p", val_samples=samples[:2], tokenizer=tok,
+                               text_tokenizer=qwen_tokenizer, progress=False)
+    assert [h["epoch"] for h in hist] == [1, 2, 3, 4]
+    # curriculum: 0 % masked in the first 20 % of epochs, 100 % from 80 %
+    assert hist[0]["mask_ratio"] == 0.0 and hist[-1]["mask_ratio"] == 1.0
+    assert hist[-1]["ce"] < hist[0]["ce"]  # it learns something on 6 sequences
+    meta = json.loads((tmp_path / "p" / "training.json").read_text())
+    assert meta["codebook_id"] == codebook_id(tok) and meta["inference_mask_inputs"] is True
+    assert (tmp_path / "p" / "curves.png").stat().st_size > 1000
+    # resume from the saved state continues at epoch 5
+    _, hist2 = train_policy(PolicyTrainConfig(**{**cfg.__dict__, "epochs": 5}), mcfg, samples, tmp_path / "p",
+                            tokenizer=tok, text_tokenizer=qwen_tokenizer, resume=True, progress=False)
+    assert [h["epoch"] for h in hist2] == [1, 2, 3, 4, 5]
+
+    tok_dir = tmp_path / "tok"
+    tok.save_pretrained(tok_dir)
+    runner = PolicyRunner.from_pretrained(tmp_path / "p", tok_dir)
+    s = samples[1]
+    cloud = s.cloud_obj @ s.T_world_object[0, :3, :3].T + s.T_world_object[0, :3, 3]
+    a = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", seed=0)
+    b = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", seed=0)
+    np.testing.assert_array_equal(a.tokens, b.tokens)  # greedy is deterministic
+    c1 = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", seed=7)
+    c2 = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", seed=7)
+    np.testing.assert_array_equal(c1.tokens, c2.tokens)  # a sampling seed is repeatable
+    assert a.q.shape == (24, 24) and a.T_world_wrist.shape == (24, 4, 4) and len(a.tokens) == 6
+    # the same codes decode to another hand, within its limits; registry aliases resolve
+    other = runner.generate(s.instruction, cloud, s.T_world_object, "inspire", seed=0)
+    spec = load_hand_spec("inspire_right")
+    assert other.hand == "inspire_right" and other.q.shape == (24, len(spec.joint_names))
+    assert np.all(other.q >= np.asarray(spec.lower_rad) - 1e-9) and np.all(other.q <= np.asarray(spec.upper_rad) + 1e-9)
+    np.testing.assert_array_equal(other.tokens, a.tokens)
+    ticks = []
+    runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", on_token=lambda d, n: ticks.append((d, n)))
+    assert ticks[-1] == (6, 6)
+    # clear errors
+    with pytest.raises(UnknownHandError):
+        runner.generate(s.instruction, cloud, s.T_world_object, "xhand_right")  # not in this tokenizer
+    with pytest.raises(UnknownHandError):
+        runner.generate(s.instruction, cloud, s.T_world_object, "no_such_hand")
+    with pytest.raises(InputError, match="empty"):
+        runner.generate("  ", cloud, s.T_world_object, "shadow_right")
+    with pytest.raises(InputError, match="needs >= 16"):
+        runner.generate(s.instruction, cloud[:5], s.T_world_object, "shadow_right")
+    with pytest.raises(InputError, match="target path"):
+        runner.generate(s.instruction, cloud, s.T_world_object[:, :3], "shadow_right")
+
+
+def test_ablation_flags_change_what_the_model_sees(tmp_path, hand_tokenizer, qwen_tokenizer):
+    tok = hand_tokenizer
+    samples = _samples(tok, n=4)
+    mcfg = tiny_config(codebook_size=64, init_pose_dim=8)
+    cfg = PolicyTrainConfig(epochs=2, batch_size=4, num_points=32, trajectory_frames=8, mask_curriculum=False,
+                            use_trajectory=False, save_every=5)
+    model, hist = train_policy(cfg, mcfg, samples, tmp_path / "abl", tokenizer=tok, text_tokenizer=qwen_tokenizer,
+                               progress=False)
+    assert all(h["mask_ratio"] == 0.0 for h in hist)  # w/o masked training
+    assert json.loads((tmp_path / "abl" / "training.json").read_text())["inference_mask_inputs"] is False
+    # w/o trajectory input: the output does not depend on T_tar at all
+    ids, m = model.encode_text(["lift the mug"])
+    cloud, lat = torch.randn(1, 32, 3), torch.randn(1, 8)
+    codes = torch.tensor([[1, 2, 3]])
+    a = model(ids, cloud, torch.randn(1, 8, 9), lat, codes, text_mask=m).logits
+    b = model(ids, cloud, torch.randn(1, 8, 9), lat, codes, text_mask=m).logits
+    torch.testing.assert_close(a, b)

@@ -1,0 +1,167 @@
+"""`PolicyRunner`: instruction + object cloud + target path + hand -> motion codes -> that hand's trajectory.
+
+The same generated codes decode to any hand the hand tokenizer knows (Eq. 9); the wrist comes from the policy's
+wrist head in the object's frame, mapped to the world with T_tar.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from unihm_common.errors import ConfigError, InputError, MissingDependencyError
+from unihm_planner.policy.data import init_pose_latent, policy_frame_inputs, wrist_from_object_frame
+
+__all__ = ["GeneratedMotion", "PolicyRunner", "default_policy_dir"]
+
+
+def default_policy_dir() -> Path:
+    """The shipped default policy checkpoint folder."""
+    return Path(__file__).resolve().parent.parent / "checkpoints" / "policy"
+
+
+@dataclass
+class GeneratedMotion:
+    tokens: np.ndarray  # (M,) hand-agnostic motion codes
+    q: np.ndarray  # (T, J) joints of `hand`, clamped to its limits
+    T_world_wrist: np.ndarray  # (T, 4, 4)
+    hand: str
+    joint_names: tuple[str, ...]
+    frames_per_token: int
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class PolicyRunner:
+    """A loaded policy + hand tokenizer pair, checked to share one codebook."""
+
+    def __init__(self, policy, tokenizer, training: dict, num_points: int = 512, trajectory_frames: int = 32):
+        self.policy, self.tokenizer, self.training = policy.eval(), tokenizer.eval(), training
+        self.num_points, self.trajectory_frames = num_points, trajectory_frames
+        self.mask_inputs = bool(training.get("inference_mask_inputs", True))
+        self.position_scale = float(training.get("position_scale", 10.0))
+        self.ds = tokenizer.config.downsample
+        if policy.config.frames_per_token != self.ds:
+            raise ConfigError(f"policy frames_per_token {policy.config.frames_per_token} != tokenizer downsample "
+                              f"{self.ds}")
+
+    @classmethod
+    def from_pretrained(cls, policy_dir: str | Path | None = None, tokenizer_dir: str | Path | None = None,
+                        map_location: str = "cpu") -> PolicyRunner:
+        from unihm_planner.policy.model import MotionPolicy
+        from unihm_planner.policy.train import TRAINING_FILE, codebook_id
+        from unihm_planner.tokenizer.model import HandTokenizer
+        from unihm_planner.tokenizer.paths import default_checkpoint_dir
+
+        policy_dir = Path(policy_dir) if policy_dir is not None else default_policy_dir()
+        if not (policy_dir / "config.json").is_file():
+            raise MissingDependencyError(
+                f"no policy checkpoint in {policy_dir}; train one with `unihm policy train --data DIR --out "
+                f"{policy_dir}` (docs/policy.md) or pass --policy DIR")
+        tok_dir = Path(tokenizer_dir) if tokenizer_dir is not None else default_checkpoint_dir()
+        if not (tok_dir / "config.json").is_file():
+            raise MissingDependencyError(f"no hand tokenizer checkpoint in {tok_dir} (docs/tokenizer.md)")
+        policy = MotionPolicy.from_pretrained(policy_dir, map_location=map_location)
+        tokenizer = HandTokenizer.from_pretrained(tok_dir, map_location=map_location)
+        training = json.loads((policy_dir / TRAINING_FILE).read_text()) if (policy_dir / TRAINING_FILE).is_file() \
+            else {}
+        want = training.get("codebook_id")
+        if want is not None and want != codebook_id(tokenizer):
+            raise ConfigError(f"the policy in {policy_dir} was trained on codebook {want}, but the hand tokenizer in "
+                              f"{tok_dir} has codebook {codebook_id(tokenizer)}: pass the matching --tokenizer")
+        train = training.get("train", {})
+        return cls(policy, tokenizer, training, num_points=int(train.get("num_points", 512)),
+                   trajectory_frames=int(train.get("trajectory_frames", 32)))
+
+    @property
+    def hands(self) -> list[str]:
+        """Hands the generated codes decode to (trained hands and their aliases)."""
+        return list(self.tokenizer.all_hands)
+
+    def joint_names(self, hand: str) -> tuple[str, ...]:
+        return tuple(self.tokenizer.hand_joint_names(hand))
+
+    def _rest_pose(self, hand: str, names: tuple[str, ...]) -> np.ndarray:
+        from unihm_common.hands import load_hand_spec
+
+        spec = load_hand_spec(hand)
+        lower, upper = _limits(spec, names)
+        return np.clip(np.zeros(len(names)), lower, upper)
+
+    @torch.no_grad()
+    def generate(self, instruction: str, cloud_world: np.ndarray, T_world_object: np.ndarray, hand: str,
+                 init_q: np.ndarray | None = None, seed: int = 0, temperature: float = 1.0,
+                 top_k: int | None = 50, on_token=None) -> GeneratedMotion:
+        """One trajectory of len(T_world_object) frames for `hand`; seed 0 = greedy decoding.
+
+        `on_token(done, total)` is called after every generated token (progress feedback).
+        """
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        if not isinstance(instruction, str) or not instruction.strip():
+            raise InputError("the instruction is empty")
+        from unihm_common.hands.registry import resolve_hand_name
+
+        hand = resolve_hand_name(hand)  # registry aliases ("inspire" -> "inspire_right"); unknown -> clear error
+        names = self.joint_names(hand)  # a hand the tokenizer lacks -> UnknownHandError naming the known ones
+        cloud_world = np.asarray(cloud_world, dtype=np.float64)
+        if cloud_world.ndim != 2 or cloud_world.shape[1] < 3:
+            raise InputError(f"the object cloud must be (N, 3), got shape {cloud_world.shape}")
+        cloud_world = cloud_world[:, :3]
+        cloud_world = cloud_world[np.isfinite(cloud_world).all(axis=1)]
+        need = self.policy.config.min_cloud_points
+        if len(cloud_world) < need:
+            raise InputError(f"the object cloud has {len(cloud_world)} finite points, the policy needs >= {need}")
+        T_world_object = np.asarray(T_world_object, dtype=np.float64)
+        if T_world_object.ndim != 3 or T_world_object.shape[1:] != (4, 4) or not np.isfinite(T_world_object).all():
+            raise InputError(f"the target path must be finite (T, 4, 4) poses, got shape {T_world_object.shape}")
+        T = len(T_world_object)
+        if T < self.ds:
+            raise InputError(f"the target path has {T} poses, the policy needs >= {self.ds}")
+        M = -(-T // self.ds)
+        if M > self.policy.config.max_motion_tokens:
+            raise InputError(f"the target path has {T} poses (> {self.policy.config.max_motion_tokens * self.ds}, "
+                             "the longest trajectory this policy generates); resample it")
+        if init_q is None:
+            init_q = self._rest_pose(hand, names)
+        init_q = np.asarray(init_q, dtype=np.float32).reshape(-1)
+        if init_q.shape != (len(names),) or not np.isfinite(init_q).all():
+            raise InputError(f"initial joints for {hand!r} must be {len(names)} finite values, got {init_q.shape}")
+        rng = np.random.default_rng(seed)
+        idx = rng.choice(len(cloud_world), self.num_points, replace=len(cloud_world) < self.num_points)
+        cloud, traj = policy_frame_inputs(cloud_world[idx], T_world_object, self.trajectory_frames)
+        latent = init_pose_latent(self.tokenizer, init_q, hand)
+        text_ids, text_mask = self.policy.encode_text([instruction])
+        timings["prepare"] = (time.perf_counter() - t0) * 1e3
+        t1 = time.perf_counter()
+        codes, wrist = self.policy.generate(
+            text_ids, torch.as_tensor(cloud)[None], torch.as_tensor(traj)[None], torch.as_tensor(latent)[None],
+            text_mask=text_mask, max_tokens=M, temperature=0.0 if seed == 0 else temperature,
+            top_k=top_k, seed=None if seed == 0 else seed, mask_inputs=self.mask_inputs, force_length=True,
+            return_wrist=True, on_token=None if on_token is None else (lambda t: on_token(t, M)))
+        timings["generate"] = (time.perf_counter() - t1) * 1e3
+        t2 = time.perf_counter()
+        q = self.tokenizer.detokenize(codes[:, :M], hand)[0, :T].float().numpy().astype(np.float64)  # (T, J)
+        from unihm_common.hands import load_hand_spec
+
+        lower, upper = _limits(load_hand_spec(hand), names)
+        q = np.clip(q, lower, upper)
+        w = wrist[0, :M].reshape(M * self.ds, -1)[:T].float().numpy().astype(np.float64)  # (T, 9)
+        w[:, :3] /= self.position_scale
+        T_world_wrist = wrist_from_object_frame(T_world_object, w)
+        timings["decode"] = (time.perf_counter() - t2) * 1e3
+        timings["total"] = (time.perf_counter() - t0) * 1e3
+        return GeneratedMotion(tokens=codes[0, :M].numpy().astype(np.int64), q=q, T_world_wrist=T_world_wrist,
+                               hand=hand, joint_names=names, frames_per_token=self.ds, timings_ms=timings)
+
+
+def _limits(spec, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Lower/upper limits of `names` from a HandSpec."""
+    order = list(spec.joint_names)
+    lo, hi = np.asarray(spec.lower_rad, float), np.asarray(spec.upper_rad, float)
+    idx = [order.index(n) for n in names]
+    return lo[idx], hi[idx]

@@ -1,0 +1,275 @@
+"""Training the motion-token policy (paper App. C.4): masked-token curriculum, AdamW, resume, DDP, curves.
+
+Loss = cross-entropy on the reference hand's motion codes (+ <motion_end>) + `wrist_weight` · MSE of the wrist
+head (positions in decimetres, 6-D rotation as is). Under torchrun every rank trains on a shard
+(`DistributedSampler`); only rank 0 writes. Output directory: the `save_pretrained` files (config.json,
+model.safetensors, text_vocab.json, tokenizer/), `training.json` (recipe + hand-tokenizer identity),
+`history.json`, `curves.png`, `train_state.pt` (optimizer + progress, for resume).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from unihm_common.errors import ConfigError, InputError
+from unihm_planner.policy.config import PolicyConfig
+from unihm_planner.policy.data import PolicySample, policy_frame_inputs, wrist_in_object_frame
+from unihm_planner.policy.masking import mask_ratio, sample_mask
+
+__all__ = ["PolicyTrainConfig", "train_policy", "codebook_id", "TRAINING_FILE"]
+
+TRAINING_FILE = "training.json"
+STATE_FILE = "train_state.pt"
+POSITION_SCALE = 10.0  # wrist positions enter the loss in decimetres
+
+
+@dataclass(frozen=True)
+class PolicyTrainConfig:
+    """The training recipe (stored in training.json)."""
+
+    epochs: int = 60
+    batch_size: int = 32
+    lr: float = 1e-4  # AdamW (paper)
+    weight_decay: float = 0.01
+    warmup_steps: int = 50
+    grad_clip: float = 1.0
+    seed: int = 0
+    mask_curriculum: bool = True  # App. C.4; False = the ablation "w/o masked training"
+    mask_start: float = 0.2  # fraction of epochs with 0 % masked
+    mask_end: float = 0.8  # fraction of epochs from which 100 % are masked
+    use_trajectory: bool = True  # False = the ablation "w/o trajectory input"
+    wrist_weight: float = 1.0
+    num_points: int = 512  # points sampled from the object cloud per example
+    trajectory_frames: int = 32  # T_tar is resampled to this many frames for the encoder
+    random_instruction: bool = True  # draw one of the sequence's instructions per example and epoch
+    save_every: int = 10  # epochs between checkpoints (and at the end)
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.num_points < 1 or self.trajectory_frames < 1:
+            raise ConfigError("epochs, batch_size, num_points and trajectory_frames must be >= 1")
+        if not self.lr > 0 or self.weight_decay < 0 or self.wrist_weight < 0:
+            raise ConfigError("need lr > 0, weight_decay >= 0, wrist_weight >= 0")
+        if not 0.0 <= self.mask_start < self.mask_end <= 1.0:
+            raise ConfigError(f"need 0 <= mask_start < mask_end <= 1, got {self.mask_start}, {self.mask_end}")
+
+
+def codebook_id(tokenizer) -> str:
+    """A short digest of the hand tokenizer's codebook: motion codes only mean something with it."""
+    book = tokenizer.quantizer.codebook.detach().cpu().float().numpy().tobytes()
+    return hashlib.sha256(book).hexdigest()[:16]
+
+
+class _Examples(Dataset):
+    """Tensors per sample; the random parts (instruction, cloud subset) are drawn in `__getitem__`."""
+
+    def __init__(self, samples: Sequence[PolicySample], latents: np.ndarray, cfg: PolicyTrainConfig, seed: int):
+        self.samples, self.latents, self.cfg = list(samples), latents, cfg
+        self.rng = np.random.default_rng(seed)
+        self.fixed = []
+        for s in self.samples:
+            cloud_world = s.cloud_obj @ s.T_world_object[0, :3, :3].T + s.T_world_object[0, :3, 3]
+            cloud, traj = policy_frame_inputs(cloud_world, s.T_world_object, cfg.trajectory_frames)
+            wrist = wrist_in_object_frame(s.T_world_object, s.T_world_wrist).astype(np.float32)
+            wrist[:, :3] *= POSITION_SCALE
+            self.fixed.append((cloud, traj, wrist))
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int):
+        s, (cloud, traj, wrist) = self.samples[i], self.fixed[i]
+        texts = s.instructions or (s.instruction,)
+        text = texts[self.rng.integers(len(texts))] if self.cfg.random_instruction else texts[0]
+        idx = self.rng.choice(len(cloud), self.cfg.num_points, replace=len(cloud) < self.cfg.num_points)
+        return text, cloud[idx], traj, self.latents[i], s.tokens, wrist
+
+
+def _collate(batch, ds: int):
+    texts, clouds, trajs, latents, tokens, wrists = zip(*batch)
+    M = max(len(t) for t in tokens)
+    codes = torch.full((len(batch), M), -1, dtype=torch.long)
+    wrist = torch.zeros(len(batch), M, ds, 9)
+    for b, (t, w) in enumerate(zip(tokens, wrists)):
+        codes[b, : len(t)] = torch.as_tensor(t)
+        wrist[b, : len(t)] = torch.as_tensor(w[: len(t) * ds]).view(len(t), ds, 9)
+    return (list(texts), torch.as_tensor(np.stack(clouds)), torch.as_tensor(np.stack(trajs)),
+            torch.as_tensor(np.stack(latents)), codes, wrist)
+
+
+def _text_ids(tokenizer, samples: Sequence[PolicySample]) -> list[int]:
+    texts = sorted({t for s in samples for t in (s.instructions or (s.instruction,))})
+    ids = set()
+    for i in range(0, len(texts), 256):
+        for row in tokenizer(texts[i : i + 256])["input_ids"]:
+            ids.update(row)
+    return sorted(ids)
+
+
+def _batch_loss(model, batch, ratio: float, cfg: PolicyTrainConfig, gen: torch.Generator, dev, net=None):
+    """Losses of one batch; `net` (a DDP wrapper of `model`, or None) runs the forward."""
+    texts, cloud, traj, latent, codes, wrist = batch
+    text_ids, text_mask = model.encode_text(texts)
+    mask = sample_mask(tuple(codes.shape), ratio, gen) if ratio > 0 else None
+    out = (net or model)(text_ids.to(dev), cloud.to(dev), traj.to(dev), latent.to(dev), codes.to(dev),
+                mask=None if mask is None else mask.to(dev), text_mask=text_mask.to(dev))
+    wrist_loss = torch.zeros((), device=dev)
+    if out.wrist is not None and cfg.wrist_weight > 0:
+        valid = (codes >= 0).to(dev)[..., None, None].float()  # (B, M, 1, 1)
+        err = (out.wrist - wrist.to(dev)) ** 2 * valid
+        wrist_loss = err.sum() / (valid.sum() * wrist.shape[2] * wrist.shape[3]).clamp(min=1)
+    with torch.no_grad():
+        pred = out.logits[:, :-1].argmax(-1) - model.motion_offset  # (B, M)
+        valid = codes.to(dev) >= 0
+        acc = ((pred == codes.to(dev)) & valid).sum().float() / valid.sum().clamp(min=1)
+    return out.loss, wrist_loss, acc
+
+
+def train_policy(cfg: PolicyTrainConfig, model_cfg: PolicyConfig, train_samples: Sequence[PolicySample],
+                 out_dir: str | Path, val_samples: Sequence[PolicySample] | None = None, tokenizer=None,
+                 text_tokenizer=None, resume: bool = False, progress: bool = True):
+    """Train a `MotionPolicy` on `train_samples`; returns (model, history). `tokenizer` = the hand tokenizer
+    whose codes the samples hold (for the initial-pose latents and the checkpoint's codebook id)."""
+    from tqdm import tqdm
+
+    from unihm_planner.policy.data import init_pose_latent
+    from unihm_planner.policy.model import MotionPolicy
+    from unihm_planner.policy.text_tokenizer import load_text_tokenizer
+    from unihm_planner.tokenizer.distributed import setup_distributed
+
+    if tokenizer is None:
+        raise InputError("train_policy needs the hand tokenizer the samples were tokenized with")
+    if not train_samples:
+        raise InputError("no training samples")
+    ds = tokenizer.config.downsample
+    tcfg = tokenizer.config
+    if model_cfg.codebook_size != tcfg.codebook_size or model_cfg.init_pose_dim != tcfg.code_dim:
+        raise ConfigError(f"PolicyConfig codebook_size/init_pose_dim ({model_cfg.codebook_size}/"
+                          f"{model_cfg.init_pose_dim}) must equal the tokenizer's ({tokenizer.config.codebook_size}/"
+                          f"{tokenizer.config.code_dim})")
+    model_cfg = dataclasses.replace(model_cfg, frames_per_token=ds, use_trajectory=cfg.use_trajectory)
+    longest = max(len(s.tokens) for s in train_samples)
+    if longest > model_cfg.max_motion_tokens:
+        raise ConfigError(f"a sample has {longest} motion tokens > max_motion_tokens={model_cfg.max_motion_tokens}")
+    env = setup_distributed(cfg.device)
+    dev = env.device
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    text_tok = text_tokenizer if text_tokenizer is not None else load_text_tokenizer()
+    all_samples = list(train_samples) + list(val_samples or [])
+    model = MotionPolicy(model_cfg, text_ids=_text_ids(text_tok, all_samples), tokenizer=text_tok).to(dev)
+    latents = np.stack([init_pose_latent(tokenizer, s.init_q, s.hand) for s in train_samples]).astype(np.float32)
+    data = _Examples(train_samples, latents, cfg, cfg.seed + env.rank)
+    sampler = torch.utils.data.DistributedSampler(data, num_replicas=env.world_size, rank=env.rank,
+                                                  shuffle=True, seed=cfg.seed)
+    loader = DataLoader(data, batch_size=cfg.batch_size, sampler=sampler, collate_fn=lambda b: _collate(b, ds))
+    net = model
+    if env.distributed:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    total_steps = cfg.epochs * len(loader)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps)) * 0.5 * (
+        1 + math.cos(math.pi * min(1.0, s / max(1, total_steps)))))
+    out = Path(out_dir)
+    history: list[dict] = []
+    start_epoch = 0
+    if resume and (out / STATE_FILE).is_file():
+        state = torch.load(out / STATE_FILE, map_location=dev, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        start_epoch, history = state["epoch"], state["history"]
+    val_data = None
+    if val_samples:
+        val_lat = np.stack([init_pose_latent(tokenizer, s.init_q, s.hand) for s in val_samples]).astype(np.float32)
+        val_cfg = dataclasses.replace(cfg, random_instruction=False)
+        val_data = DataLoader(_Examples(val_samples, val_lat, val_cfg, 12345), batch_size=cfg.batch_size,
+                              collate_fn=lambda b: _collate(b, ds))
+    gen = torch.Generator().manual_seed(cfg.seed + env.rank)
+    bar = tqdm(range(start_epoch, cfg.epochs), desc="policy", unit="epoch", disable=not (progress and env.is_main))
+    for epoch in bar:
+        sampler.set_epoch(epoch)
+        frac = epoch / max(1, cfg.epochs - 1)  # first epoch 0, last epoch 1
+        ratio = mask_ratio(frac, cfg.mask_start, cfg.mask_end) if cfg.mask_curriculum else 0.0
+        net.train()
+        sums = np.zeros(3)
+        for batch in loader:
+            ce, wl, acc = _batch_loss(model, batch, ratio, cfg, gen, dev, net=net)
+            loss = ce + cfg.wrist_weight * wl
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            sched.step()
+            sums += [ce.item(), wl.item(), acc.item()]
+        row = {"epoch": epoch + 1, "mask_ratio": ratio, "ce": sums[0] / len(loader), "wrist": sums[1] / len(loader),
+               "token_acc": sums[2] / len(loader), "lr": sched.get_last_lr()[0]}
+        if val_data is not None:
+            row.update(_validate(model, val_data, 1.0 if cfg.mask_curriculum else 0.0, cfg, dev))
+        history.append(row)
+        bar.set_postfix(ce=f"{row['ce']:.3f}", wrist=f"{row['wrist']:.4f}", mask=f"{ratio:.2f}")
+        if env.is_main and ((epoch + 1) % cfg.save_every == 0 or epoch + 1 == cfg.epochs):
+            _save(model, cfg, tokenizer, out, history, opt, sched, epoch + 1)
+    return model, history
+
+
+@torch.no_grad()
+def _validate(model, loader, ratio: float, cfg: PolicyTrainConfig, dev) -> dict:
+    model.eval()
+    gen = torch.Generator().manual_seed(0)
+    sums, n = np.zeros(3), 0
+    for batch in loader:
+        ce, wl, acc = _batch_loss(model, batch, ratio, cfg, gen, dev)
+        sums += [ce.item(), wl.item(), acc.item()]
+        n += 1
+    model.train()
+    return {"val_ce": sums[0] / n, "val_wrist": sums[1] / n, "val_token_acc": sums[2] / n}
+
+
+def _save(model, cfg, tokenizer, out: Path, history, opt, sched, epoch: int) -> None:
+    model.save_pretrained(out)
+    meta = {"train": dataclasses.asdict(cfg), "epochs_done": epoch, "codebook_id": codebook_id(tokenizer),
+            "reference_hand": tokenizer.reference_hand, "frames_per_token": tokenizer.config.downsample,
+            "inference_mask_inputs": bool(cfg.mask_curriculum), "position_scale": POSITION_SCALE}
+    (out / TRAINING_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    (out / "history.json").write_text(json.dumps(history, indent=1) + "\n")
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "epoch": epoch, "history": history}, out / STATE_FILE)
+    _plot(history, out / "curves.png")
+
+
+def _plot(history: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ep = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(1, 3, figsize=(12, 3.2))
+    ax[0].plot(ep, [h["ce"] for h in history], label="train")
+    if "val_ce" in history[0]:
+        ax[0].plot(ep, [h.get("val_ce", np.nan) for h in history], label="val (all masked)")
+    ax[0].set_title("token cross-entropy")
+    ax[1].plot(ep, [h["wrist"] for h in history], label="train")
+    if "val_wrist" in history[0]:
+        ax[1].plot(ep, [h.get("val_wrist", np.nan) for h in history], label="val")
+    ax[1].set_title("wrist MSE (dm, 6-D)")
+    ax[2].plot(ep, [h["mask_ratio"] for h in history], label="mask ratio")
+    ax[2].plot(ep, [h["token_acc"] for h in history], label="token acc")
+    ax[2].set_title("curriculum")
+    for a in ax:
+        a.set_xlabel("epoch")
+        a.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
