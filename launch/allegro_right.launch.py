@@ -1,6 +1,6 @@
-"""UniHM graph for the allegro_right hand. Arguments: use_sim, namespace, robot_ip, serial_port.
+"""UniHM graph for the allegro_right hand. Arguments: use_sim, namespace, robot_ip, serial_port, full, arm.
 
-Same nodes as `unihm bringup --hand allegro_right` (see unihm_common.launch_graph.hand_graph).
+Same nodes as `unihm bringup --hand allegro_right --full` (see unihm_common.launch_graph.hand_graph).
 """
 
 from pathlib import Path

@@ -1,6 +1,6 @@
-"""UniHM graph for the panda_gripper hand. Arguments: use_sim, namespace, robot_ip, serial_port.
+"""UniHM graph for the panda_gripper hand. Arguments: use_sim, namespace, robot_ip, serial_port, full, arm.
 
-Same nodes as `unihm bringup --hand panda_gripper` (see unihm_common.launch_graph.hand_graph).
+Same nodes as `unihm bringup --hand panda_gripper --full` (see unihm_common.launch_graph.hand_graph).
 """
 
 from pathlib import Path

@@ -24,6 +24,10 @@ setup(
     description='Camera backends, object segmentation and shape completion, with their ROS nodes.',
     license="Apache-2.0",
     entry_points={
+        'console_scripts': [
+            'camera_node = unihm_perception.camera_node:main',
+            'perception_node = unihm_perception.perception_node:main',
+        ],
         'unihm.commands': ['perception = unihm_perception.cli:register'],
         'unihm.benchmarks': ['perception = unihm_perception.bench:run_benchmark'],
     },

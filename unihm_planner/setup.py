@@ -27,12 +27,14 @@ setup(
     entry_points={
         'console_scripts': [
             'policy_node = unihm_planner.policy_node:main',
+            'manipulation_node = unihm_planner.manipulation_node:main',
             'planner_node = unihm_planner.planner_node:main',
         ],
         'unihm.commands': [
             'tokenizer = unihm_planner.tokenizer.cli:register',
             'planner = unihm_planner.target.cli:register',
             'policy = unihm_planner.policy.cli:register',
+            'goal = unihm_planner.manipulation.cli:register',
         ],
         'unihm.benchmarks': [
             'tokenizer = unihm_planner.tokenizer.bench:run_benchmark',

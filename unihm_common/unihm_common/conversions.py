@@ -10,7 +10,7 @@ import numpy as np
 from builtin_interfaces.msg import Duration, Time
 from geometry_msgs.msg import Point, Pose, PoseStamped, Quaternion
 from nav_msgs.msg import Path
-from sensor_msgs.msg import Image, JointState, PointCloud2, PointField
+from sensor_msgs.msg import CameraInfo, Image, JointState, PointCloud2, PointField
 from std_msgs.msg import Header
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
@@ -203,6 +203,33 @@ def array_from_image(msg: Image) -> np.ndarray:
     arr = np.frombuffer(memoryview(msg.data), dtype=dtype, count=msg.height * msg.width * channels)
     arr = arr.reshape(msg.height, msg.width, channels)
     return arr[..., 0] if channels == 1 else arr
+
+
+def camera_info_from_K(K: np.ndarray, width: int, height: int, frame_id: str = "",
+                       stamp_s: float | None = None) -> CameraInfo:
+    """(3,3) pinhole intrinsics of an undistorted (rectified) image -> sensor_msgs/CameraInfo."""
+    K = np.asarray(K, dtype=np.float64)
+    if K.shape != (3, 3) or not np.all(np.isfinite(K)):
+        raise InputError(f"K must be a finite (3, 3) matrix, got {K.shape}")
+    msg = CameraInfo(header=make_header(frame_id, stamp_s), width=int(width), height=int(height))
+    msg.distortion_model = "plumb_bob"
+    msg.d = [0.0] * 5
+    msg.k = K.ravel().tolist()
+    msg.r = np.eye(3).ravel().tolist()
+    msg.p = np.hstack([K, np.zeros((3, 1))]).ravel().tolist()
+    return msg
+
+
+def K_from_camera_info(msg: CameraInfo) -> np.ndarray:
+    """sensor_msgs/CameraInfo -> (3,3) K (raises InputError on a zero/invalid matrix)."""
+    K = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
+    if not np.all(np.isfinite(K)) or K[0, 0] <= 0 or K[1, 1] <= 0:
+        raise InputError(f"camera_info has an invalid K (fx={K[0, 0]}, fy={K[1, 1]})")
+    return K
+
+
+def pose_stamped_from_matrix(transform: np.ndarray, frame_id: str, stamp_s: float | None = None) -> PoseStamped:
+    return PoseStamped(header=make_header(frame_id, stamp_s), pose=matrix_to_pose(np.asarray(transform)))
 
 
 # ---------------------------------------------------------------- joints

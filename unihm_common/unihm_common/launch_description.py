@@ -1,7 +1,8 @@
 """Turn `hand_graph()` into a real ROS 2 LaunchDescription (needs `launch` and `launch_ros`).
 
 Used by `launch/*.launch.py` on a full ROS 2 install. Launch arguments: use_sim, namespace,
-robot_ip, serial_port (and hand, for the generic hand.launch.py).
+robot_ip, serial_port, full (default true: the whole manipulation graph), arm (and hand, for the generic
+hand.launch.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def hand_launch_description(hand: str | None, config_dir: Path):
             robot_ip=arg("robot_ip"),
             serial_port=arg("serial_port"),
             config_dir=config_dir,
+            full=arg("full").lower() in ("1", "true", "yes"),
+            arm=arg("arm"),
         )
         return [
             Node(
@@ -49,6 +52,10 @@ def hand_launch_description(hand: str | None, config_dir: Path):
         DeclareLaunchArgument("namespace", default_value="", description="namespace of every node"),
         DeclareLaunchArgument("robot_ip", default_value="", description="Franka robot IP (real arm)"),
         DeclareLaunchArgument("serial_port", default_value="", description="hand serial port or tcp://host:port"),
+        DeclareLaunchArgument("full", default_value="true",
+                              description="the whole manipulation graph (camera ... manipulate action); "
+                                          "false: the hand's driver + refiner only"),
+        DeclareLaunchArgument("arm", default_value="", description="carry the hand on this arm, e.g. fr3"),
     ]
     if hand is None:
         args.insert(0, DeclareLaunchArgument("hand", description="hand name from `unihm hands list`"))

@@ -33,6 +33,11 @@ class NodeSpec:
     respawn_delay_s: float = 1.0
     required: bool = False  # if it exits for good, the whole graph shuts down
 
+    @property
+    def qualified_name(self) -> str:
+        """`<namespace>/<name>` without the leading slash (just `name` at the root): unique in a graph."""
+        return "/".join(p for p in (self.namespace.strip("/"), self.name) if p)
+
     def ros_args(self) -> list[str]:
         """The `--ros-args ...` a process of this node is started with."""
         args = ["--ros-args", "-r", f"__node:={self.name}"]
@@ -91,12 +96,20 @@ def hand_graph(
     robot_ip: str = "",
     serial_port: str = "",
     config_dir: Path | None = None,
+    full: bool = False,
+    arm: str = "",
 ) -> list[NodeSpec]:
     """The nodes that bring up `hand` (alias allowed; unknown hands raise UnknownHandError).
+
+    `full`: the whole manipulation graph (camera → perception → planner → policy → refiner → driver, and the
+    manipulation node with the `manipulate` action), see `manipulation_graph`; otherwise driver + refiner.
 
     `config_dir` holds `default.yaml` and optional `<hand>.yaml` parameter files (ros__parameters
     format); launch files pass their own `config/` folder, the CLI finds it with `launch_dir()`.
     """
+    if full:
+        return manipulation_graph([hand], use_sim=use_sim, namespace=namespace, robot_ip=robot_ip,
+                                  serial_port=serial_port, config_dir=config_dir, arm=arm)
     hand = resolve_hand_name(hand)
     files = graph_params_files(hand, config_dir)
     common = {"hand": hand}
@@ -109,3 +122,57 @@ def hand_graph(
         NodeSpec("unihm_drivers", "driver_node", "hand_driver", namespace, files, driver_params, required=True),
         NodeSpec("unihm_refiner", "refiner_node", "refiner", namespace, files, common),
     ]
+
+
+def manipulation_graph(
+    hands: list[str],
+    *,
+    use_sim: bool = True,
+    namespace: str = "",
+    robot_ip: str = "",
+    serial_port: str = "",
+    config_dir: Path | None = None,
+    arm: str = "",
+    camera: Mapping[str, Any] | None = None,
+) -> list[NodeSpec]:
+    """The full graph for one or more hands (docs/architecture.md, "The manipulation graph").
+
+    Shared in `namespace`: camera, perception, planner, policy and manipulation nodes. Per hand, in
+    `<namespace>/<hand>`: its driver (`arm`: e.g. "fr3" to carry the hand on an arm) and its refiner, which reads
+    the shared `object_cloud` and `target_path`. `camera`: extra camera-node parameters (e.g. scene_seed).
+    """
+    if not hands:
+        raise ConfigError("manipulation_graph needs at least one hand")
+    names = [resolve_hand_name(h) for h in hands]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"hands listed twice: {hands}")
+    files = graph_params_files("", config_dir)
+    ns = namespace.strip("/")
+    shared = "/" + ns if ns else ""
+    specs = [
+        NodeSpec("unihm_perception", "camera_node", "camera", namespace, files, dict(camera or {})),
+        NodeSpec("unihm_perception", "perception_node", "perception", namespace, files),
+        NodeSpec("unihm_planner", "planner_node", "planner", namespace, files),
+        NodeSpec("unihm_planner", "policy_node", "policy", namespace, files),
+        NodeSpec("unihm_planner", "manipulation_node", "manipulation", namespace, files, {"hands": names},
+                 required=True),
+    ]
+    for hand in names:
+        hand_ns = f"{ns}/{hand}" if ns else hand
+        hand_files = graph_params_files(hand, config_dir)
+        driver_params: dict[str, Any] = {"hand": hand, "use_sim": use_sim}
+        if robot_ip:
+            driver_params["robot_ip"] = robot_ip
+        if serial_port:
+            driver_params["serial_port"] = serial_port
+        remap = (("object_cloud", f"{shared}/object_cloud"), ("target_path", f"{shared}/target_path"))
+        specs += [
+            NodeSpec("unihm_drivers", "driver_node", "hand_driver", hand_ns, hand_files, driver_params, required=True),
+            NodeSpec("unihm_refiner", "refiner_node", "refiner", hand_ns, hand_files, {"hand": hand},
+                     remappings=remap),
+        ]
+        if arm:  # a second driver carries the hand: wrist poses of the same trajectories -> arm IK
+            arm_params = {k: v for k, v in driver_params.items() if k != "serial_port"} | {"arm": arm}
+            specs.append(NodeSpec("unihm_drivers", "driver_node", "arm_driver", hand_ns, hand_files, arm_params,
+                                  required=True))
+    return specs

@@ -86,7 +86,7 @@ class Supervisor:
         self.events: list[Event] = []
         self._lock = threading.Lock()
         self._t0 = time.monotonic()
-        self.procs = {s.name: ManagedProcess(s, executable_command(s.package, s.executable) + s.ros_args())
+        self.procs = {s.qualified_name: ManagedProcess(s, executable_command(s.package, s.executable) + s.ros_args())
                       for s in specs}
         self.stop_requested = threading.Event()
         self.failed: str | None = None
@@ -108,7 +108,7 @@ class Supervisor:
             print(f"[bringup] {node}: {kind} {detail}".rstrip(), file=self.echo, flush=True)
 
     def _spawn(self, mp: ManagedProcess) -> None:
-        log_file = open(self.log_dir / f"{mp.spec.name}.log", "ab")
+        log_file = open(self.log_dir / f"{mp.spec.qualified_name.replace('/', '.')}.log", "ab")
         mp.process = subprocess.Popen(
             mp.command,
             env=self.env,
@@ -118,8 +118,8 @@ class Supervisor:
             start_new_session=True,  # terminal Ctrl-C reaches us only; we forward it in order
         )
         mp.next_start_s = None
-        threading.Thread(target=self._pump, args=(mp.spec.name, mp.process, log_file), daemon=True).start()
-        self._log(mp.spec.name, "started", f"pid {mp.process.pid}")
+        threading.Thread(target=self._pump, args=(mp.spec.qualified_name, mp.process, log_file), daemon=True).start()
+        self._log(mp.spec.qualified_name, "started", f"pid {mp.process.pid}")
 
     def _pump(self, name: str, process: subprocess.Popen, log_file) -> None:
         assert process.stdout is not None
@@ -156,9 +156,9 @@ class Supervisor:
 
     def _give_up(self, mp: ManagedProcess, why: str) -> None:
         mp.finished = True
-        self._log(mp.spec.name, "gave_up", why)
+        self._log(mp.spec.qualified_name, "gave_up", why)
         if mp.spec.required:
-            self.failed = f"required node {mp.spec.name!r} stopped: {why}"
+            self.failed = f"required node {mp.spec.qualified_name!r} stopped: {why}"
             self.stop_requested.set()
 
     def run(self, duration_s: float | None = None, poll_s: float = 0.05) -> int:
@@ -185,7 +185,7 @@ class Supervisor:
             if not alive:
                 break
             for mp in alive:
-                self._log(mp.spec.name, "stopping", sig.name)
+                self._log(mp.spec.qualified_name, "stopping", sig.name)
                 try:
                     os.killpg(mp.process.pid, sig)
                 except ProcessLookupError:

@@ -165,3 +165,29 @@ def sample_scene(rng: np.random.Generator, config: SceneConfig = SceneConfig()) 
                 radii.append(r)
                 break
     return TabletopScene(objects=tuple(placed))
+
+
+def save_scene(path: str, scene: TabletopScene) -> None:
+    """Write `scene` (meshes, attributes, poses) to an .npz that `load_scene` reads back exactly."""
+    arrays: dict[str, np.ndarray] = {"table_half_extent_m": np.array(scene.table_half_extent_m)}
+    for i, o in enumerate(scene.objects):
+        a = o.asset
+        arrays[f"o{i}_meta"] = np.array([a.name, a.shape_class, a.colour])
+        arrays[f"o{i}_vertices"] = np.asarray(a.mesh.vertices)
+        arrays[f"o{i}_faces"] = np.asarray(a.mesh.faces)
+        arrays[f"o{i}_pose"] = np.asarray(o.T_world_object)
+    np.savez_compressed(path, n_objects=np.array(len(scene.objects)), **arrays)
+
+
+def load_scene(path: str) -> TabletopScene:
+    """Read a scene written by `save_scene`; `InputError` naming the file if it is missing or malformed."""
+    try:
+        data = np.load(path, allow_pickle=False)
+        objects = []
+        for i in range(int(data["n_objects"])):
+            name, shape_class, colour = (str(v) for v in data[f"o{i}_meta"])
+            mesh = trimesh.Trimesh(data[f"o{i}_vertices"], data[f"o{i}_faces"], process=False)
+            objects.append(SceneObject(ObjectAsset(name, shape_class, colour, mesh), data[f"o{i}_pose"]))
+        return TabletopScene(tuple(objects), float(data["table_half_extent_m"]))
+    except (OSError, KeyError, ValueError) as exc:
+        raise InputError(f"cannot read scene file {path!r}: {exc}") from exc

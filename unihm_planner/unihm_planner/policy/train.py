@@ -52,6 +52,7 @@ class PolicyTrainConfig:
     num_points: int = 512  # points sampled from the object cloud per example
     trajectory_frames: int = 32  # T_tar is resampled to this many frames for the encoder
     random_instruction: bool = True  # draw one of the sequence's instructions per example and epoch
+    augment_yaw: bool = True  # rotate each example's scene about the vertical axis (wrist targets are invariant)
     save_every: int = 10  # epochs between checkpoints (and at the end)
     device: str = "auto"
 
@@ -92,7 +93,21 @@ class _Examples(Dataset):
         texts = s.instructions or (s.instruction,)
         text = texts[self.rng.integers(len(texts))] if self.cfg.random_instruction else texts[0]
         idx = self.rng.choice(len(cloud), self.cfg.num_points, replace=len(cloud) < self.cfg.num_points)
-        return text, cloud[idx], traj, self.latents[i], s.tokens, wrist
+        cloud = cloud[idx]
+        if self.cfg.augment_yaw:
+            cloud, traj = rotate_about_z(cloud, traj, float(self.rng.uniform(-np.pi, np.pi)))
+        return text, cloud, traj, self.latents[i], s.tokens, wrist
+
+
+def rotate_about_z(cloud: np.ndarray, traj9: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate the object-centric inputs (cloud (N, 3), T_tar as (T, 9)) about the vertical axis through the origin.
+
+    The wrist targets live in the object's own frame, which turns with the scene, so they do not change.
+    """
+    c, s = np.cos(angle), np.sin(angle)
+    R = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]], dtype=np.float32)
+    t = traj9.reshape(-1, 3, 3) @ R.T  # position, rotation column 0, rotation column 1: all rotate alike
+    return (cloud @ R.T).astype(np.float32), t.reshape(traj9.shape).astype(np.float32)
 
 
 def _collate(batch, ds: int):
@@ -192,7 +207,7 @@ def train_policy(cfg: PolicyTrainConfig, model_cfg: PolicyConfig, train_samples:
     val_data = None
     if val_samples:
         val_lat = np.stack([init_pose_latent(tokenizer, s.init_q, s.hand) for s in val_samples]).astype(np.float32)
-        val_cfg = dataclasses.replace(cfg, random_instruction=False)
+        val_cfg = dataclasses.replace(cfg, random_instruction=False, augment_yaw=False)
         val_data = DataLoader(_Examples(val_samples, val_lat, val_cfg, 12345), batch_size=cfg.batch_size,
                               collate_fn=lambda b: _collate(b, ds))
     gen = torch.Generator().manual_seed(cfg.seed + env.rank)

@@ -1,0 +1,1 @@
+"""The manipulation orchestrator's pure core (request checks, stage progress, metrics): see core.py."""

@@ -1,0 +1,332 @@
+"""manipulation_node: the `Manipulate` action, the single entry point of the manipulation graph.
+
+action `manipulate` (unihm_msgs/action/Manipulate): request -> perception (srv `segment_object`) -> plan (srv
+    `plan_target`) -> policy (action `generate_motion`) -> refine (pub `<hand>/hand_trajectory_generated`, sub
+    `<hand>/hand_trajectory_refined`) -> execute (pub `<hand>/hand_trajectory`, sub `<hand>/joint_states`).
+    Feedback per stage; cancel at any stage (cancels the policy goal too); every stage has a time limit, and a
+    failing stage aborts the goal with the stage's name and reason.
+sub `manipulation_request` (unihm_msgs/ManipulationRequest): the same pipeline for tools that can only publish
+    (an RViz panel, `ros2 topic pub`); results are logged.
+Parameters: hands (the hands this graph drives; [] = any registered hand), plus ManipulationConfig's fields.
+Requests are stamped once and the stamp travels through every stage (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from rclpy.action import ActionClient, ActionServer, CancelResponse, GoalResponse
+from rclpy.task import Future
+from sensor_msgs.msg import JointState
+
+from unihm_common import conversions as conv
+from unihm_common.base_node import config_from_parameters, make_node, run_node
+from unihm_common.errors import UnihmError
+from unihm_msgs.action import GenerateMotion, Manipulate
+from unihm_msgs.msg import HandTrajectory, ManipulationMetrics, ManipulationRequest, StageTiming
+from unihm_msgs.srv import PlanTarget, SegmentObject
+from unihm_planner.manipulation.core import ManipulationConfig, progress, trajectory_metrics, validate_request
+
+
+class StageFailed(Exception):
+    def __init__(self, stage: str, reason: str) -> None:
+        super().__init__(f"{stage}: {reason}")
+        self.stage, self.reason = stage, reason
+
+
+class Cancelled(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ManipulationNodeConfig(ManipulationConfig):
+    hands: list[str] = field(default_factory=list)  # hands this graph drives; [] = any registered hand
+
+
+class ManipulationNode:
+    def __init__(self) -> None:
+        from unihm_common.hands.registry import resolve_hand_name
+
+        self.node = n = make_node("manipulation")
+        self.cfg = config_from_parameters(n, ManipulationNodeConfig)
+        self.hands = [resolve_hand_name(h) for h in self.cfg.hands] or None
+        self.log = n.get_logger()
+        self.segment = n.create_client(SegmentObject, "segment_object")
+        self.plan = n.create_client(PlanTarget, "plan_target")
+        self.policy = ActionClient(n, GenerateMotion, "generate_motion")
+        self.per_hand: dict[str, dict] = {}
+        self.refined: dict[tuple[str, int, int], HandTrajectory] = {}
+        self.joint_pos: dict[str, dict[str, float]] = {}  # hand -> joint -> latest position (hand and arm drivers)
+        self.server = ActionServer(n, Manipulate, "manipulate", execute_callback=self.execute,
+                                   goal_callback=self.on_goal, cancel_callback=lambda _g: CancelResponse.ACCEPT)
+        n.create_subscription(ManipulationRequest, "manipulation_request", self.on_request_topic, 10)
+        for h in self.hands or []:
+            self._hand_io(h)
+        self.log.info(f"ready: hands {', '.join(self.hands) if self.hands else '(any)'}")
+
+    # ------------------------------------------------------------------ plumbing
+    def _hand_io(self, hand: str) -> dict:
+        if hand not in self.per_hand:
+            n = self.node
+            io = {"generated": n.create_publisher(HandTrajectory, f"{hand}/hand_trajectory_generated", 10),
+                  "execute": n.create_publisher(HandTrajectory, f"{hand}/hand_trajectory", 10)}
+            n.create_subscription(HandTrajectory, f"{hand}/hand_trajectory_refined", self._on_refined(hand), 10)
+            n.create_subscription(JointState, f"{hand}/joint_states", self._on_joints(hand), 10)
+            self.per_hand[hand] = io
+        return self.per_hand[hand]
+
+    def _on_refined(self, hand: str):
+        def cb(msg: HandTrajectory) -> None:
+            self.refined[(hand, msg.header.stamp.sec, msg.header.stamp.nanosec)] = msg
+            while len(self.refined) > 16:
+                self.refined.pop(next(iter(self.refined)))
+        return cb
+
+    def _on_joints(self, hand: str):
+        def cb(msg: JointState) -> None:
+            self.joint_pos.setdefault(hand, {}).update(zip(msg.name, msg.position))
+        return cb
+
+    def _sleep(self, dt: float) -> Future:
+        fut = Future()
+
+        def fire():
+            timer.cancel()
+            self.node.destroy_timer(timer)
+            if not fut.done():
+                fut.set_result(None)
+
+        timer = self.node.create_timer(dt, fire)
+        return fut
+
+    async def _wait(self, predicate, stage: str, timeout_s: float, is_cancelled) -> None:
+        t0 = time.monotonic()
+        while not predicate():
+            if is_cancelled():
+                raise Cancelled()
+            if time.monotonic() - t0 > timeout_s:
+                raise StageFailed(stage, f"no answer within {timeout_s:.0f} s (is the {stage} node running?)")
+            await self._sleep(0.02)
+
+    # ------------------------------------------------------------------ action
+    def on_goal(self, goal) -> GoalResponse:
+        """Accept every goal: an invalid one is aborted at once with the reason in the result message (a bare
+        REJECT would leave the client without the reason)."""
+        return GoalResponse.ACCEPT
+
+    async def execute(self, goal_handle) -> Manipulate.Result:
+        result = Manipulate.Result()
+        r = goal_handle.request.request
+        try:
+            req = validate_request(r.instruction, r.hand, r.num_frames, r.frame_rate_hz, r.execute, r.refine,
+                                   r.seed, self.cfg, self.hands)
+        except UnihmError as exc:
+            result.message = f"invalid request: {exc}"
+            goal_handle.abort()
+            return result
+
+        def feedback(stage: str, frac: float, detail: str = "") -> None:
+            goal_handle.publish_feedback(Manipulate.Feedback(
+                stage=stage, progress=progress(stage, frac, req.execute, req.refine), detail=detail))
+
+        try:
+            result = await self.run(req, feedback, lambda: goal_handle.is_cancel_requested)
+            goal_handle.succeed()
+        except Cancelled:
+            result.message = "cancelled"
+            goal_handle.canceled()
+        except StageFailed as exc:
+            result.message = str(exc)
+            self.log.error(f"goal failed at {exc}")
+            goal_handle.abort()
+        except UnihmError as exc:  # e.g. a malformed stage output
+            result.message = f"error: {exc}"
+            self.log.error(result.message)
+            goal_handle.abort()
+        return result
+
+    def on_request_topic(self, msg: ManipulationRequest) -> None:
+        try:
+            req = validate_request(msg.instruction, msg.hand, msg.num_frames, msg.frame_rate_hz, msg.execute,
+                                   msg.refine, msg.seed, self.cfg, self.hands)
+        except UnihmError as exc:
+            self.log.error(f"manipulation_request rejected: {exc}")
+            return
+
+        async def job():
+            try:
+                res = await self.run(req, lambda s, f, d="": None, lambda: False)
+                self.log.info(f"manipulation_request done: {res.message}")
+            except (StageFailed, Cancelled, UnihmError) as exc:
+                self.log.error(f"manipulation_request failed: {exc}")
+
+        self.node.executor.create_task(job)
+
+    async def run(self, req, feedback, is_cancelled) -> Manipulate.Result:
+        """The stage sequence; raises StageFailed / Cancelled."""
+        cfg, timings = self.cfg, {}
+        t_start = time.perf_counter()
+        stamp = self.node.get_clock().now().to_msg()
+        io = self._hand_io(req.hand)
+
+        # -- perception
+        feedback("perception", 0.0, "segmenting the instructed object")
+        t0 = time.perf_counter()
+        seg = await self._call(self.segment, SegmentObject.Request(
+            header=conv.make_header(cfg.world_frame), instruction=req.instruction, complete=cfg.complete_shape),
+            "perception", stamp, is_cancelled)
+        cloud_msg = seg.object_cloud
+        cloud = conv.arrays_from_pointcloud2(cloud_msg)["points"]
+        timings["perception"] = (time.perf_counter() - t0) * 1e3
+        feedback("perception", 1.0, f"{seg.object_name}: {len(cloud)} points")
+
+        # -- plan
+        t0 = time.perf_counter()
+        plan = await self._call(self.plan, PlanTarget.Request(
+            header=conv.make_header(cfg.world_frame), instruction=req.instruction, object_cloud=cloud_msg,
+            num_frames=req.num_frames, frame_rate_hz=req.frame_rate_hz), "plan", stamp, is_cancelled)
+        path = plan.target_path
+        path.header.stamp = stamp
+        timings["plan"] = (time.perf_counter() - t0) * 1e3
+        feedback("plan", 1.0, f"{len(path.poses)} poses")
+
+        # -- policy
+        t0 = time.perf_counter()
+        gen = await self._generate(req, cloud_msg, path, feedback, is_cancelled)
+        traj = gen.trajectory
+        traj.header.stamp = stamp
+        timings["policy"] = (time.perf_counter() - t0) * 1e3
+
+        # -- refine
+        if req.refine:
+            t0 = time.perf_counter()
+            feedback("refine", 0.0, "physics-guided refinement")
+            key = (req.hand, stamp.sec, stamp.nanosec)
+            io["generated"].publish(traj)
+            await self._wait(lambda: key in self.refined, "refine", cfg.refine_timeout_s, is_cancelled)
+            traj = self.refined.pop(key)
+            timings["refine"] = (time.perf_counter() - t0) * 1e3
+            feedback("refine", 1.0)
+
+        motion = conv.motion_from_hand_trajectory(traj)
+        T_obj, _ = conv.transforms_from_path(path)
+        n = len(motion.q)
+        wrist = motion.T_world_wrist if motion.T_world_wrist is not None else np.tile(np.eye(4), (n, 1, 1))
+        metrics = trajectory_metrics(req.hand, motion.q, wrist, motion.t_s, cloud, _resample(T_obj, n))
+
+        # -- execute
+        if req.execute:
+            t0 = time.perf_counter()
+            feedback("execute", 0.0, "sending the trajectory to the driver")
+            metrics["tracking_error_rad"] = await self._execute(req.hand, io, traj, motion, feedback, is_cancelled)
+            timings["execute"] = (time.perf_counter() - t0) * 1e3
+
+        total = (time.perf_counter() - t_start) * 1e3
+        result = Manipulate.Result(success=True, trajectory=traj, tokens=gen.tokens, target_path=path)
+        result.message = (f"{req.hand}: {n} frames, contact in {100 * metrics['contact_ratio']:.0f} % of frames, "
+                          f"max penetration {metrics['max_penetration_mm']:.1f} mm, {total:.0f} ms")
+        result.metrics = ManipulationMetrics(
+            contact_ratio=metrics["contact_ratio"], max_penetration_mm=metrics["max_penetration_mm"],
+            mean_jerk_rad_s3=metrics["mean_jerk_rad_s3"], total_ms=total,
+            stage_timings=[StageTiming(stage=s, duration_ms=float(v)) for s, v in timings.items()])
+        return result
+
+    async def _call(self, client, request, stage: str, stamp, is_cancelled):
+        request.header.stamp = stamp
+        await self._wait(client.service_is_ready, stage, self.cfg.timeout(stage), is_cancelled)
+        fut = client.call_async(request)
+        await self._wait(fut.done, stage, self.cfg.timeout(stage), is_cancelled)
+        res = fut.result()
+        if res is None or not res.success:
+            raise StageFailed(stage, res.message if res is not None else "no response")
+        return res
+
+    async def _generate(self, req, cloud_msg, path, feedback, is_cancelled):
+        limit = self.cfg.timeout("policy")
+        await self._wait(self.policy.server_is_ready, "policy", limit, is_cancelled)
+        goal = GenerateMotion.Goal(instruction=req.instruction, hand=req.hand, object_cloud=cloud_msg,
+                                   target_path=path, seed=req.seed)
+        joints = self.joint_pos.get(req.hand)
+        if joints:
+            goal.initial_positions = _hand_positions(req.hand, joints)
+
+        def on_fb(msg):
+            fb = msg.feedback
+            feedback("policy", fb.tokens_generated / max(1, fb.tokens_total),
+                     f"token {fb.tokens_generated}/{fb.tokens_total}")
+
+        send = self.policy.send_goal_async(goal, feedback_callback=on_fb)
+        await self._wait(send.done, "policy", limit, is_cancelled)
+        handle = send.result()
+        if handle is None or not handle.accepted:
+            raise StageFailed("policy", "the policy node rejected the goal")
+        res_fut = handle.get_result_async()
+        try:
+            await self._wait(res_fut.done, "policy", limit, is_cancelled)
+        except (Cancelled, StageFailed):
+            handle.cancel_goal_async()
+            raise
+        res = res_fut.result().result
+        if not res.success:
+            raise StageFailed("policy", res.message)
+        return res
+
+    async def _execute(self, hand, io, traj, motion, feedback, is_cancelled) -> float:
+        if io["execute"].get_subscription_count() == 0:
+            raise StageFailed("execute", f"no driver listens on {hand}/hand_trajectory")
+        io["execute"].publish(traj)
+        duration = float(motion.t_s[-1] - motion.t_s[0])
+        t0 = time.monotonic()
+        from unihm_common.hands import load_hand_spec
+
+        actuated = set(load_hand_spec(hand).actuated_joint_names)  # coupled joints follow their drivers
+        final = {nm: q for nm, q in zip(motion.joint_names, motion.q[-1]) if nm in actuated}
+
+        def tracking_error() -> float | None:
+            have = self.joint_pos.get(hand, {})
+            errs = [abs(have[nm] - q) for nm, q in final.items() if nm in have]
+            return max(errs) if errs else None
+
+        def done() -> bool:
+            elapsed = time.monotonic() - t0
+            feedback("execute", min(1.0, elapsed / max(duration, 1e-3)), f"{elapsed:.1f}/{duration:.1f} s")
+            err = tracking_error()
+            return elapsed >= duration and err is not None and err <= self.cfg.execute_tolerance_rad
+
+        try:
+            await self._wait(done, "execute", duration + self.cfg.execute_timeout_s, is_cancelled)
+        except StageFailed:
+            err = tracking_error()
+            why = "no joint_states from the driver" if err is None else \
+                f"final tracking error {err:.3f} rad > {self.cfg.execute_tolerance_rad} rad"
+            raise StageFailed("execute", f"{why} {duration + self.cfg.execute_timeout_s:.0f} s after sending") from None
+        return float(tracking_error() or 0.0)
+
+
+def _hand_positions(hand: str, have: dict[str, float]) -> list[float]:
+    from unihm_common.hands import load_hand_spec
+
+    names = load_hand_spec(hand).joint_names
+    return [float(have[nm]) for nm in names] if all(nm in have for nm in names) else []
+
+
+def _resample(T: np.ndarray, n: int) -> np.ndarray:
+    if len(T) == n:
+        return T
+    idx = np.round(np.linspace(0, len(T) - 1, n)).astype(int)
+    return T[idx]
+
+
+def build():
+    holder = ManipulationNode()
+    return holder.node
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(build, args, threads=1)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
