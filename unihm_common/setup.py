@@ -15,7 +15,7 @@ setup(
     version="0.1.0",
     packages=find_packages(exclude=["test", "test.*"]),
     include_package_data=True,
-    package_data={PACKAGE: ["**/*.yaml", "**/*.xml", "**/*.json", "**/*.safetensors", "**/*.txt"]},
+    package_data={PACKAGE: ["**/*.yaml", "**/*.xml", "**/*.json", "**/*.safetensors", "**/*.txt", "**/*.js"]},
     data_files=data_files,
     install_requires=["setuptools"],
     zip_safe=False,
@@ -30,9 +30,11 @@ setup(
         ],
         'unihm.commands': [
             'bringup = unihm_common.bringup_cli:register',
+            'bag = unihm_common.bag.cli:register',
             'bench = unihm_common.bench:register',
             'demo = unihm_common.demo:register',
             'hands = unihm_common.hands.cli:register',
+            'view = unihm_common.viewer.cli:register',
         ],
         'unihm.benchmarks': [
             'transport = unihm_common.transport_bench_node:run_benchmark',

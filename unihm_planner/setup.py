@@ -39,6 +39,7 @@ setup(
         'unihm.benchmarks': [
             'tokenizer = unihm_planner.tokenizer.bench:run_benchmark',
             'policy = unihm_planner.policy.bench:run_benchmark',
+            'e2e = unihm_planner.manipulation.bench:run_benchmark',
         ],
     },
 )

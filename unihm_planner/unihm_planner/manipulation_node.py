@@ -234,14 +234,22 @@ class ManipulationNode:
         return result
 
     async def _call(self, client, request, stage: str, stamp, is_cancelled):
+        """Call a stage service; a stage still waiting for its first camera frame is asked again until the
+        stage's time limit (a graph that has just started)."""
         request.header.stamp = stamp
-        await self._wait(client.service_is_ready, stage, self.cfg.timeout(stage), is_cancelled)
-        fut = client.call_async(request)
-        await self._wait(fut.done, stage, self.cfg.timeout(stage), is_cancelled)
-        res = fut.result()
-        if res is None or not res.success:
-            raise StageFailed(stage, res.message if res is not None else "no response")
-        return res
+        limit = self.cfg.timeout(stage)
+        t0 = time.monotonic()
+        await self._wait(client.service_is_ready, stage, limit, is_cancelled)
+        while True:
+            fut = client.call_async(request)
+            await self._wait(fut.done, stage, limit, is_cancelled)
+            res = fut.result()
+            if res is not None and res.success:
+                return res
+            why = res.message if res is not None else "no response"
+            if "no camera frame yet" not in why or time.monotonic() - t0 > limit:
+                raise StageFailed(stage, why)
+            await self._sleep(0.2)
 
     async def _generate(self, req, cloud_msg, path, feedback, is_cancelled):
         limit = self.cfg.timeout("policy")
