@@ -35,6 +35,7 @@ setup(
             'planner = unihm_planner.target.cli:register',
             'policy = unihm_planner.policy.cli:register',
             'goal = unihm_planner.manipulation.cli:register',
+            'eval = unihm_planner.evaluation.cli:register',
         ],
         'unihm.benchmarks': [
             'tokenizer = unihm_planner.tokenizer.bench:run_benchmark',

@@ -1,0 +1,241 @@
+"""The evaluation harness: methods -> per-split, per-seed App. F metrics -> JSON, markdown (Table 1/4), plots.
+
+A `Method` maps an `EvalSample` and a seed to a `Prediction` (q (T,J), T_world_wrist (T,4,4)). Policy variants
+("Ours" = policy + physical refinement, the ablations) and the baselines (post-processed by the same refiner,
+as the paper does for its baselines) all go through `evaluate`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from unihm_common.errors import InputError
+from unihm_planner.evaluation import metrics as M
+from unihm_planner.evaluation.baselines import Prediction
+from unihm_planner.evaluation.motion_encoder import MotionEncoder, motion_features
+from unihm_planner.evaluation.samples import EvalSample
+
+METRICS = ("mpjpe", "fol", "fpl", "fid", "diversity")  # Table 1 column order
+HEADERS = {"mpjpe": "MPJPE (mm) ↓", "fol": "FOL (deg) ↓", "fpl": "FPL (mm) ↓", "fid": "FID ↓",
+           "diversity": "Diversity →"}
+SPLIT_TITLES = {"seen": "Seen", "unseen": "Unseen"}
+
+
+class Method(Protocol):
+    name: str
+
+    def predict(self, sample: EvalSample, seed: int) -> Prediction: ...
+
+
+class Refined:
+    """`method` followed by the physics-guided refiner (Algorithm 1) against the object cloud and path."""
+
+    def __init__(self, method: Method, name: str | None = None, options: Any = None) -> None:
+        self.method, self.name, self.options = method, name or method.name, options
+        self._refiners: dict[str, Any] = {}
+
+    def _refiner(self, hand: str):
+        if hand not in self._refiners:
+            from unihm_refiner.kinematics import KinematicChain
+            from unihm_refiner.refiner import Refiner
+
+            self._refiners[hand] = Refiner(KinematicChain.load(hand), self.options)
+        return self._refiners[hand]
+
+    def predict(self, sample: EvalSample, seed: int) -> Prediction:
+        from unihm_refiner.contact import ObjectCloud
+
+        p = self.method.predict(sample, seed)
+        cloud = ObjectCloud(sample.cloud_obj, sample.normals_obj)
+        res = self._refiner(sample.hand).refine(cloud, p.q, sample.T_world_object, p.T_world_wrist)
+        return Prediction(q=res.q, T_world_wrist=p.T_world_wrist)
+
+
+class PolicyMethod:
+    """A `PolicyRunner` (unihm_planner.policy.runner) as a method: instruction + cloud + T_tar + init pose."""
+
+    def __init__(self, runner: Any, name: str) -> None:
+        self.runner, self.name = runner, name
+        self._names: dict[str, tuple[str, ...]] = {}
+
+    def _joint_names(self, hand: str) -> tuple[str, ...]:
+        if hand not in self._names:
+            from unihm_common.hands import load_hand_spec
+
+            self._names[hand] = tuple(load_hand_spec(hand).joint_names)
+        return self._names[hand]
+
+    def predict(self, sample: EvalSample, seed: int) -> Prediction:
+        T0 = sample.T_world_object[0]
+        cloud_world = sample.cloud_obj.astype(np.float64) @ T0[:3, :3].T + T0[:3, 3]
+        g = self.runner.generate(sample.instruction(seed), cloud_world.astype(np.float32), sample.T_world_object,
+                                 sample.hand, init_q=sample.q[0], seed=seed)
+        q, Tw = np.asarray(g.q, np.float64), np.asarray(g.T_world_wrist, np.float64)
+        names = tuple(getattr(g, "joint_names", ()) or ())
+        want = self._joint_names(sample.hand)
+        if names and names != want:  # the runner's joint order -> hand.yaml order (the ground truth's)
+            if sorted(names) != sorted(want):
+                raise InputError(f"{self.name}: generated joints {names} are not {sample.hand}'s {want}")
+            q = q[:, [names.index(n) for n in want]]
+        if q.shape[0] != sample.num_frames:  # generated length differs: compare on the ground truth's clock
+            idx = np.round(np.linspace(0, len(Tw) - 1, sample.num_frames)).astype(int)
+            q, Tw = M.resample(q, sample.num_frames), Tw[idx]
+        return Prediction(q=q, T_world_wrist=Tw)
+
+
+@dataclass
+class EvalContext:
+    """What all methods are scored with: the hand's FK points, the motion encoder, per-split real features."""
+
+    hand_points: M.HandPoints
+    encoder: MotionEncoder
+    real_features: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def features(self, q: np.ndarray, T_world_wrist: np.ndarray, T_world_object: np.ndarray) -> np.ndarray:
+        joints = self.hand_points.joints_world(q, T_world_wrist)
+        return motion_features(joints, T_world_object[:, :3, 3], self.encoder.cfg.length)
+
+    def set_real(self, split: str, samples: list[EvalSample]) -> None:
+        feats = [self.features(s.q, s.T_world_wrist, s.T_world_object) for s in samples]
+        self.real_features[split] = self.encoder.encode(feats)
+
+
+def score_seed(method: Method, samples: list[EvalSample], seed: int, ctx: EvalContext, split: str
+               ) -> dict[str, float]:
+    """App. F metrics of one method on one split for one seed."""
+    mpjpe, fpl, fol, feats = [], [], [], []
+    hp = ctx.hand_points
+    for s in samples:
+        p = method.predict(s, seed)
+        if p.q.shape != s.q.shape or p.T_world_wrist.shape != s.T_world_wrist.shape:
+            raise InputError(f"{method.name} on {s.seq_id}: prediction shapes {p.q.shape}, {p.T_world_wrist.shape}"
+                             f" != ground truth {s.q.shape}, {s.T_world_wrist.shape}")
+        pj = hp.joints_world(p.q, p.T_world_wrist)
+        gj = hp.joints_world(s.q, s.T_world_wrist)
+        mpjpe.append(M.mpjpe_mm(pj, gj))
+        fpl.append(M.fpl_mm(hp.palm_world(p.q[-1], p.T_world_wrist[-1]), hp.palm_world(s.q[-1], s.T_world_wrist[-1])))
+        fol.append(M.fol_deg(s.T_world_wrist[-1], p.T_world_wrist[-1]))
+        feats.append(motion_features(pj, s.T_world_object[:, :3, 3], ctx.encoder.cfg.length))
+    z = ctx.encoder.encode(feats)
+    return {"mpjpe": float(np.mean(mpjpe)), "fpl": float(np.mean(fpl)), "fol": float(np.mean(fol)),
+            "fid": M.fid(ctx.real_features[split], z), "diversity": M.diversity(z)}
+
+
+def evaluate(methods: list[Method], splits: dict[str, list[EvalSample]], seeds: list[int], ctx: EvalContext,
+             progress: bool = True) -> dict[str, Any]:
+    """{"splits": {split: {"GT": {...}, method: {metric: {mean, std, per_seed}}}}, "timings_s": {...}}."""
+    from tqdm import tqdm
+
+    out: dict[str, Any] = {"splits": {}, "timings_s": {}, "seeds": list(seeds)}
+    for split, samples in splits.items():
+        if len(samples) < 2:
+            raise InputError(f"split {split!r} has {len(samples)} samples; FID/Diversity need at least 2")
+        ctx.set_real(split, samples)
+        table: dict[str, Any] = {"GT": {"diversity": {"mean": M.diversity(ctx.real_features[split]), "std": 0.0}}}
+        for m in methods:
+            t0 = time.perf_counter()
+            runs = [score_seed(m, samples, sd, ctx, split)
+                    for sd in tqdm(seeds, desc=f"{split}: {m.name}", leave=False, disable=not progress)]
+            table[m.name] = {k: {**M.mean_std([r[k] for r in runs]), "per_seed": [r[k] for r in runs]}
+                             for k in METRICS}
+            out["timings_s"][f"{split}/{m.name}"] = round(time.perf_counter() - t0, 2)
+        out["splits"][split] = table
+        out.setdefault("num_samples", {})[split] = len(samples)
+    return out
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    """Paper Table 1/4 layout: GT row, then per split one row per method, `mean ± std` per metric."""
+    lines = ["| Split | Method | " + " | ".join(HEADERS[k] for k in METRICS) + " |",
+             "|---|---|" + "---|" * len(METRICS)]
+    for split, table in results["splits"].items():
+        for name, row in table.items():
+            cells = [f"{row[k]['mean']:.2f} ± {row[k]['std']:.2f}" if k in row else "-" for k in METRICS]
+            lines.append(f"| {SPLIT_TITLES.get(split, split)} | {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_results(results: dict[str, Any], out_dir: Path) -> list[Path]:
+    """One PNG of grouped bars (methods x splits, std error bars) per metric."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    splits = list(results["splits"])
+    names = [n for n in results["splits"][splits[0]] if n != "GT"]
+    for k in METRICS:
+        fig, ax = plt.subplots(figsize=(1.6 * len(names) + 3, 3.5))
+        w = 0.8 / max(len(splits), 1)
+        for i, sp in enumerate(splits):
+            tab = results["splits"][sp]
+            means = [tab[n][k]["mean"] for n in names]
+            stds = [tab[n][k]["std"] for n in names]
+            ax.bar(np.arange(len(names)) + i * w, means, w, yerr=stds, label=SPLIT_TITLES.get(sp, sp), capsize=3)
+            if k == "diversity":
+                ax.axhline(tab["GT"]["diversity"]["mean"], ls="--", lw=1, color=f"C{i}")
+        ax.set_xticks(np.arange(len(names)) + w * (len(splits) - 1) / 2)
+        ax.set_xticklabels(names, rotation=20, ha="right", fontsize=8)
+        ax.set_ylabel(HEADERS[k])
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        p = out_dir / f"eval_{k}.png"
+        fig.savefig(p, dpi=90)
+        plt.close(fig)
+        paths.append(p)
+    return paths
+
+
+def write_outputs(results: dict[str, Any], out_dir: str | Path, plots: bool = True) -> dict[str, Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "results.json", "markdown": out / "table.md"}
+    paths["json"].write_text(json.dumps(results, indent=1))
+    paths["markdown"].write_text(markdown_table(results))
+    if plots:
+        for i, p in enumerate(plot_results(results, out)):
+            paths[f"plot{i}"] = p
+    return paths
+
+
+ABLATION_NAMES = ("w/o Masked Training", "w/o Physical Refinement", "w/o Trajectory Input")
+
+
+def ordering_checks(results: dict[str, Any], full: str = "Ours", tolerance: float = 0.15) -> dict[str, Any]:
+    """The issue's acceptance checks: full model better than each ablation on MPJPE and FPL (per split), and
+    unseen within `tolerance` of seen (MPJPE, FPL). Empty when the full model was not evaluated."""
+    sp = results["splits"]
+    if not all(full in t for t in sp.values()):
+        return {}
+    out: dict[str, Any] = {}
+    for split, tab in sp.items():
+        for name in ABLATION_NAMES:
+            if name in tab:
+                for k in ("mpjpe", "fpl"):
+                    out[f"{split}: {full} < {name} ({k})"] = bool(tab[full][k]["mean"] < tab[name][k]["mean"])
+    if "seen" in sp and "unseen" in sp:
+        for k in ("mpjpe", "fpl"):
+            ratio = sp["unseen"][full][k]["mean"] / max(sp["seen"][full][k]["mean"], 1e-12)
+            out[f"unseen/seen {k} = {ratio:.3f} <= {1 + tolerance:.2f}"] = bool(ratio <= 1 + tolerance)
+    return out
+
+
+def compact(results: dict[str, Any]) -> dict[str, Any]:
+    """`--json` form: {split: {variant: {mpjpe, fpl, fol, fid, diversity}}} (means; `_std` siblings)."""
+    out: dict[str, Any] = {}
+    for split, table in results["splits"].items():
+        out[split] = {}
+        for name, row in table.items():
+            d = {}
+            for k in METRICS:
+                if k in row:
+                    d[k], d[k + "_std"] = row[k]["mean"], row[k]["std"]
+            out[split][name] = d
+    return out
