@@ -104,7 +104,8 @@ def test_config_is_strict(tmp_path):
 def test_shipped_configs_load():
     from unihm_planner.tokenizer.paths import config_path
 
-    for name in ("default", "tiny"):
+    for name in ("default", "tiny", "mlp"):
         cfg = RunConfig.from_yaml(config_path(name))
         assert cfg.tokenizer.codebook_size * cfg.tokenizer.code_dim * 4 < 10e6  # codebook < 10 MB
-    assert RunConfig.from_yaml(config_path("default")).train.reference_hand == "shadow"
+    assert RunConfig.from_yaml(config_path("default")).train.reference_hand == "shadow_right"  # the data's name
+    assert RunConfig.from_yaml(config_path("mlp")).tokenizer.backbone == "mlp"

@@ -34,6 +34,7 @@ def save_pretrained(model, directory: str | Path, extra: dict[str, Any] | None =
         "tokenizer": asdict(model.config),
         "hands": {h: {"joint_names": list(j)} for h, j in model.joint_names.items()},
         "reference_hand": model.reference_hand,
+        "aliases": {a: {"hand": h, "joint_names": list(j)} for a, (h, j) in model.aliases.items()},
     }
     if extra:
         meta.update({k: v for k, v in extra.items() if k not in meta})
@@ -81,11 +82,12 @@ def load_pretrained(directory: str | Path, expect_joint_names: dict[str, Sequenc
         raise ConfigError(f"{directory}: weights do not match config.json (missing {missing[:5]}, "
                           f"unexpected {unexpected[:5]})")
     model.load_state_dict(state, strict=True)
+    for alias, info in (meta.get("aliases") or {}).items():
+        model.add_alias(alias, info["hand"], info["joint_names"])
     for hand, joints in (expect_joint_names or {}).items():
-        model.check_hand(hand)
-        if tuple(joints) != model.joint_names[hand]:
+        if tuple(joints) != model.hand_joint_names(hand):
             raise ConfigError(
-                f"{directory}: hand {hand!r} was trained with joint order {list(model.joint_names[hand])}, "
+                f"{directory}: hand {hand!r} was trained with joint order {list(model.hand_joint_names(hand))}, "
                 f"but the caller uses {list(joints)}"
             )
     return model.to(map_location).eval()

@@ -1,4 +1,4 @@
-"""`unihm tokenizer {train,add-hand,translate,eval,make-synthetic}`.
+"""`unihm tokenizer {train,add-hand,aliases,translate,eval,make-synthetic}`.
 
 `register` imports nothing heavy; handlers import torch when they run. Under torchrun:
 `torchrun --nproc_per_node=N -m unihm_planner.tokenizer.cli train --config C --data D --out O`.
@@ -38,6 +38,11 @@ def _add_actions(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--config", help="YAML (default: the training config stored in the checkpoint)")
     a.add_argument("--resume", action="store_true", help="continue an interrupted add-hand")
     a.set_defaults(func=_add_hand)
+
+    al = sub.add_parser("aliases", help="let left twins / library alias names use their trained hand (aliases.py)")
+    al.add_argument("--checkpoint", default=default_ckpt, help="existing checkpoint")
+    al.add_argument("--out", help="output directory (default: the checkpoint itself)")
+    al.set_defaults(func=_aliases)
 
     r = sub.add_parser("translate", help="Eq. 6: joint trajectory of hand SRC -> hand DST")
     r.add_argument("--checkpoint", default=default_ckpt)
@@ -90,6 +95,24 @@ def _add_hand(args: argparse.Namespace) -> int:
     cfg = _load_cfg(args.config) if args.config else None
     model = add_hand(open_source(args.data), args.name, args.checkpoint, args.out, cfg, resume=args.resume)
     print(f"tokenizer with hands {model.hands} written to {args.out or args.checkpoint}", file=sys.stderr)
+    return 0
+
+
+def _aliases(args: argparse.Namespace) -> int:
+    from unihm_planner.tokenizer.aliases import library_aliases
+    from unihm_planner.tokenizer.bench import require_checkpoint
+    from unihm_planner.tokenizer.checkpoint import read_config, save_pretrained
+    from unihm_planner.tokenizer.model import HandTokenizer
+
+    ckpt = require_checkpoint(args.checkpoint)
+    model = HandTokenizer.from_pretrained(ckpt)
+    for alias, (hand, joints) in library_aliases(model.hands).items():
+        model.add_alias(alias, hand, joints)
+    meta = read_config(ckpt)
+    extra = {k: v for k, v in meta.items() if k not in ("format", "version", "tokenizer", "hands", "aliases")}
+    save_pretrained(model, args.out or ckpt, extra=extra)
+    pairs = ", ".join(f"{a}->{h}" for a, (h, _) in model.aliases.items())
+    print(f"aliases written to {args.out or ckpt}: {pairs or '(none)'}", file=sys.stderr)
     return 0
 
 

@@ -7,12 +7,14 @@ same id in two hands are the same human motion retargeted to both (same frame co
 
 - `FolderSource(root)`: `root/hands.json` = {"hands": {name: {"joint_names": [...]}}} and
   `root/<split>/<hand>.npz` holding one (T, J) array per sequence id (what `write_folder` writes).
-- `UnihmDataSource(root)`: adapter over `unihm_data.dataset.load_hand_trajectories` (pairs by index).
+- `UnihmDataSource(root)`: adapter over a `unihm_data` dataset folder (pairs by sequence id; `val` is
+  a fixed 10 % of the training ids).
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -93,46 +95,61 @@ def write_folder(source: TrajectorySource, root: str | Path, splits: Sequence[st
 
 
 class UnihmDataSource:
-    """Adapter over the project data pipeline (`unihm_data.dataset`), imported only when used.
+    """Adapter over a project dataset folder (`unihm_data`, docs/data-format.md), imported only when used.
 
-    Sequences are paired across hands by their position in `load_hand_trajectories` (the data
-    pipeline retargets every human sequence to every hand in the same order).
+    Hands are index.json `hands` (the retargeted ones); sequences are keyed by their id, so a sequence
+    retargeted to two hands pairs by id (Eq. B13). The data has `train` and `test` splits (test by
+    object); `val` is carved out of `train`: every sequence whose id hashes into the first `val_frac`
+    (stable crc32), and those sequences are left out of `train`.
     """
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, val_frac: float = 0.1) -> None:
         self.root = Path(root)
+        if not 0.0 <= val_frac < 1.0:
+            raise InputError(f"val_frac must be in [0, 1), got {val_frac}")
+        self.val_frac = val_frac
         try:
-            from unihm_data import dataset
+            from unihm_data import dataformat
         except ImportError as exc:
             raise MissingDependencyError(
-                f"{self.root} is not a tokenizer data folder (no hands.json) and unihm_data.dataset is "
+                f"{self.root} is not a tokenizer data folder (no hands.json) and unihm_data is "
                 f"not available ({exc}); install unihm_data or pass a folder written by write_folder"
             ) from exc
-        self._ds = dataset
+        self._fmt = dataformat
+        self._index = dataformat.read_index(self.root)
+        self._joints: dict[str, tuple[str, ...]] = {}
 
     def hands(self) -> list[str]:
-        for fn_name in ("available_hands", "list_hands", "hands"):
-            fn = getattr(self._ds, fn_name, None)
-            if callable(fn):
-                return list(fn(self.root))
-        subdirs = sorted(p.name for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else []
-        if not subdirs:
-            raise MissingDependencyError(f"cannot list the hands of {self.root}")
-        return subdirs
+        return list(self._index.hands)
+
+    def _is_val(self, seq_id: str) -> bool:
+        return (zlib.crc32(seq_id.encode()) % 1000) < 1000 * self.val_frac
+
+    def ids(self, split: str) -> list[str]:
+        """Sequence ids of `split` ('train' minus val, 'val', 'test', or 'all')."""
+        seqs = self._index.sequences
+        if split == "all":
+            return [s.id for s in seqs]
+        if split == "val":
+            return [s.id for s in seqs if s.split == "train" and self._is_val(s.id)]
+        if split == "train":
+            return [s.id for s in seqs if s.split == "train" and not self._is_val(s.id)]
+        return [s.id for s in seqs if s.split == split]
 
     def joint_names(self, hand: str) -> tuple[str, ...]:
-        fn = getattr(self._ds, "joint_names", None)
-        if callable(fn):
-            return tuple(fn(self.root, hand))
-        try:
-            from unihm_common.hands import load_hand
-        except ImportError as exc:
-            raise MissingDependencyError(f"joint names of {hand!r}: unihm_common.hands.load_hand missing") from exc
-        return tuple(load_hand(hand).joint_names)
+        _check_hand(hand, self.hands())
+        if hand not in self._joints:
+            first = self._index.sequences[0].id
+            self._joints[hand] = tuple(str(n) for n in self._fmt.load_retargeted(self.root, hand, first)["joint_names"])
+        return self._joints[hand]
 
     def sequences(self, hand: str, split: str) -> Sequences:
-        seqs = self._ds.load_hand_trajectories(self.root, hand, split)
-        return {f"{i:06d}": np.asarray(s, dtype=np.float32) for i, s in enumerate(seqs)}
+        _check_hand(hand, self.hands())
+        out: Sequences = {}
+        for sid in self.ids(split):
+            if self._fmt.retargeted_path(self.root, hand, sid).is_file():
+                out[sid] = np.asarray(self._fmt.load_retargeted(self.root, hand, sid)["q"], dtype=np.float32)
+        return out
 
 
 def open_source(root: str | Path) -> TrajectorySource:

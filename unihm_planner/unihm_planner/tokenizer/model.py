@@ -72,6 +72,8 @@ class HandTokenizer(nn.Module):
         self.decoders = nn.ModuleDict()
         self.norms = nn.ModuleDict()
         self.joint_names: dict[str, tuple[str, ...]] = {}  # hand -> joint order, insertion = training order
+        self.aliases: dict[str, tuple[str, tuple[str, ...]]] = {}  # alias -> (trained hand, alias joint order)
+        self._alias_idx: dict[str, tuple[list[int], list[int]]] = {}  # alias -> (to trained order, back)
 
     # ---- hands -------------------------------------------------------------------------------------
     @property
@@ -107,11 +109,71 @@ class HandTokenizer(nn.Module):
         device = self.quantizer.codebook.device
         self.encoders[name], self.decoders[name], self.norms[name] = enc.to(device), dec.to(device), norm.to(device)
         self.joint_names[name] = joint_names
+        self.aliases.pop(name, None)  # a hand trained under an alias's name replaces the alias
+        self._alias_idx.pop(name, None)
+
+    @property
+    def all_hands(self) -> list[str]:
+        """Trained hands, then aliases (see aliases.py)."""
+        return self.hands + [a for a in self.aliases if a not in self.joint_names]
+
+    def hand_joint_names(self, hand: str) -> tuple[str, ...]:
+        """Joint order of a trained hand or an alias (the column order its inputs/outputs use)."""
+        if hand in self.aliases:
+            return self.aliases[hand][1]
+        self.check_hand(hand)
+        return self.joint_names[hand]
+
+    def add_alias(self, alias: str, hand: str, joint_names: Sequence[str] | None = None) -> None:
+        """Let `alias` use trained `hand`'s encoder/decoder; `joint_names` (default: `hand`'s) is the alias's
+        column order and must match `hand`'s joints one-to-one up to `left`/`right` name tokens."""
+        from unihm_planner.tokenizer.aliases import joint_permutation
+
+        self.check_hand(hand)
+        if not _HAND_NAME.match(alias):
+            raise ValueError(f"alias {alias!r} must match {_HAND_NAME.pattern}")
+        if alias in self.joint_names:
+            raise ValueError(f"{alias!r} is a trained hand, not an alias")
+        joints = tuple(joint_names) if joint_names is not None else self.joint_names[hand]
+        idx = joint_permutation(joints, self.joint_names[hand], f"alias {alias!r} -> {hand!r}")
+        inv = [0] * len(idx)
+        for i, j in enumerate(idx):
+            inv[j] = i
+        self.aliases[alias] = (hand, joints)
+        self._alias_idx[alias] = (idx, inv)
+
+    def resolve_hand(self, hand: str) -> str:
+        """The trained hand behind `hand` (itself when trained)."""
+        if hand in self.joint_names:
+            return hand
+        if hand in self.aliases:
+            return self.aliases[hand][0]
+        self.check_hand(hand)
+        return hand
+
+    def _to_trained(self, x: torch.Tensor, hand: str) -> tuple[torch.Tensor, str]:
+        """Alias inputs (B, T, J_alias) -> trained column order; trained hands pass through."""
+        if hand in self.joint_names or hand not in self.aliases:
+            return x, hand
+        target, joints = self.aliases[hand]
+        if isinstance(x, torch.Tensor) and x.dim() == 3 and x.shape[2] != len(joints):
+            raise InputError(f"hand {hand!r} has {len(joints)} joints, got input with {x.shape[2]} "
+                             f"(shape {tuple(x.shape)})")
+        if isinstance(x, torch.Tensor) and x.dim() == 3:
+            x = x[..., self._alias_idx[hand][0]]
+        return x, target
+
+    def _from_trained(self, y: torch.Tensor, hand: str) -> torch.Tensor:
+        """Trained column order (B, T, J) -> the alias's column order."""
+        if hand in self.joint_names or hand not in self.aliases:
+            return y
+        return y[..., self._alias_idx[hand][1]]
 
     def check_hand(self, hand: str) -> None:
         if hand not in self.joint_names:
             known = ", ".join(self.joint_names) or "(none)"
-            raise UnknownHandError(f"the tokenizer has no hand {hand!r}; it was trained for: {known}")
+            alias_txt = f"; aliases: {', '.join(self.aliases)}" if self.aliases else ""
+            raise UnknownHandError(f"the tokenizer has no hand {hand!r}; it was trained for: {known}{alias_txt}")
 
     def check_input(self, x: torch.Tensor, hand: str) -> None:
         """Raise `InputError` unless x is a float tensor (B, T, J_hand) with T a positive multiple of ds."""
@@ -133,7 +195,8 @@ class HandTokenizer(nn.Module):
 
     # ---- model -------------------------------------------------------------------------------------
     def encode(self, x: torch.Tensor, hand: str) -> torch.Tensor:
-        """z_e = E_h(x): (B, T, J) rad -> (B, T/ds, d_z)."""
+        """z_e = E_h(x): (B, T, J) rad -> (B, T/ds, d_z); `hand` may be an alias."""
+        x, hand = self._to_trained(x, hand)
         self.check_input(x, hand)
         return self.encoders[hand](self.norms[hand](x))
 
@@ -160,8 +223,8 @@ class HandTokenizer(nn.Module):
 
     @torch.no_grad()
     def detokenize(self, tokens: torch.Tensor, hand: str) -> torch.Tensor:
-        """Eq. 2: x_hat = D_h(e_c), (B, N) long -> (B, N*ds, J) rad."""
-        self.check_hand(hand)
+        """Eq. 2: x_hat = D_h(e_c), (B, N) long -> (B, N*ds, J) rad; `hand` may be an alias."""
+        alias, hand = hand, self.resolve_hand(hand)
         K = self.config.codebook_size
         if not isinstance(tokens, torch.Tensor) or tokens.dim() != 2 or tokens.dtype not in (torch.long, torch.int32):
             shape = tuple(tokens.shape) if isinstance(tokens, torch.Tensor) else type(tokens).__name__
@@ -169,7 +232,7 @@ class HandTokenizer(nn.Module):
         if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= K):
             raise InputError(f"tokens must lie in [0, {K}), got [{int(tokens.min())}, {int(tokens.max())}]")
         z_q = self.quantizer.lookup(tokens.long())  # (B, N, d_z)
-        return self.norms[hand].inverse(self.decoders[hand](z_q))
+        return self._from_trained(self.norms[hand].inverse(self.decoders[hand](z_q)), alias)
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, hand: str) -> torch.Tensor:
@@ -179,7 +242,7 @@ class HandTokenizer(nn.Module):
     @torch.no_grad()
     def translate(self, x: torch.Tensor, src: str, dst: str) -> torch.Tensor:
         """Eq. 6: x_hat_dst = D_dst(e_{Q(E_src(x))}), (B, T, J_src) rad -> (B, T, J_dst) rad."""
-        self.check_hand(dst)
+        self.resolve_hand(dst)
         return self.detokenize(self.tokenize(x, src), dst)
 
     def num_parameters(self, hand: str | None = None) -> int:
