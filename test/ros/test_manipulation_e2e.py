@@ -153,3 +153,24 @@ def test_fifty_goals_keep_memory_flat(ros, client, graph):
     after = total_rss()
     assert before > 0
     assert after - before < max(150.0, 0.05 * before), f"graph RSS grew {before:.0f} -> {after:.0f} MB"
+
+
+def test_cancel_mid_goal(ros, client, graph):
+    from action_msgs.msg import GoalStatus
+
+    _wait_policy_ready(ros, client)
+    goal = Manipulate.Goal(request=ManipulationRequest(instruction=INSTRUCTIONS[2], hand="xhand_right",
+                                                       execute=True, refine=True))
+    stages = []
+    fut = client.send_goal_async(goal, feedback_callback=lambda m: stages.append(m.feedback.stage))
+    assert ros.wait_for(fut.done, timeout_s=30)
+    handle = fut.result()
+    assert ros.wait_for(lambda: "plan" in stages or "policy" in stages, timeout_s=60)
+    cancel = handle.cancel_goal_async()
+    assert ros.wait_for(cancel.done, timeout_s=30)
+    res = handle.get_result_async()
+    assert ros.wait_for(res.done, timeout_s=60)
+    assert res.result().status == GoalStatus.STATUS_CANCELED
+    assert res.result().result.message == "cancelled" and "execute" not in stages
+    res2, _ = _run(ros, client, INSTRUCTIONS[0], "xhand_right")  # the graph serves the next goal
+    assert res2.success, res2.message
