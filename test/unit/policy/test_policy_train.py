@@ -146,3 +146,14 @@ def test_ablation_flags_change_what_the_model_sees(tmp_path, hand_tokenizer, qwe
     a = model(ids, cloud, torch.randn(1, 8, 9), lat, codes, text_mask=m).logits
     b = model(ids, cloud, torch.randn(1, 8, 9), lat, codes, text_mask=m).logits
     torch.testing.assert_close(a, b)
+
+
+def test_wrist_smoothing_keeps_ramps_and_damps_jumps():
+    from unihm_planner.policy.runner import smooth_rows
+
+    ramp = np.linspace(0, 1, 20)[:, None].repeat(9, axis=1)
+    np.testing.assert_allclose(smooth_rows(ramp, 5)[2:-2], ramp[2:-2])  # a linear motion passes unchanged
+    step = np.r_[np.zeros(10), np.ones(10)][:, None]
+    out = smooth_rows(step, 9)
+    assert np.abs(np.diff(out[:, 0])).max() <= 1 / 9 + 1e-12  # a 1.0 jump is spread over 9 frames
+    assert smooth_rows(step, 1) is step
