@@ -26,6 +26,20 @@ INSTRUCTIONS = ("put the yellow foam brick on the plate", "move the blue can to 
                 "put the black marker on the plate")
 
 
+_DIAG: dict = {}  # the running graph, for failure messages
+
+
+def _diagnosis() -> str:
+    """Supervisor events and the manipulation node's log tail: what a CI failure needs to be understood."""
+    sup, log_dir = _DIAG.get("graph"), _DIAG.get("log_dir")
+    if sup is None:
+        return ""
+    events = "\n".join(f"  {e}" for e in list(sup.events)[-12:])
+    log = log_dir / "manipulation.log"
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:]) if log.is_file() else "(no log)"
+    return f"\nsupervisor events:\n{events}\nmanipulation log tail:\n{tail}"
+
+
 def _rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -56,6 +70,7 @@ def graph(tmp_path_factory):
     sup = Supervisor(specs, local_ros_env(log_dir=str(log_dir / "ros")), log_dir, max_restarts=3, echo=None)
     t = threading.Thread(target=sup.run, daemon=True)
     t.start()
+    _DIAG["graph"], _DIAG["log_dir"] = sup, log_dir
     yield sup
     sup.stop_requested.set()
     t.join(timeout=30)
@@ -74,13 +89,13 @@ def _run(ros, client, instruction: str, hand: str, execute: bool = False, timeou
                                                        refine=True))
     stages = []
     fut = client.send_goal_async(goal, feedback_callback=lambda m: stages.append(m.feedback.stage))
-    assert ros.wait_for(fut.done, timeout_s=30)
+    assert ros.wait_for(fut.done, timeout_s=30), f"goal not answered for {instruction!r} on {hand}{_diagnosis()}"
     handle = fut.result()
     assert handle.accepted
     if on_sent is not None:
         on_sent(stages)
     res = handle.get_result_async()
-    assert ros.wait_for(res.done, timeout_s=timeout_s), f"no result for {instruction!r} on {hand}"
+    assert ros.wait_for(res.done, timeout_s=timeout_s), f"no result for {instruction!r} on {hand}{_diagnosis()}"
     return res.result().result, stages
 
 
@@ -165,12 +180,13 @@ def test_cancel_mid_goal(ros, client, graph):
     fut = client.send_goal_async(goal, feedback_callback=lambda m: stages.append(m.feedback.stage))
     assert ros.wait_for(fut.done, timeout_s=30)
     handle = fut.result()
-    assert ros.wait_for(lambda: "plan" in stages or "policy" in stages, timeout_s=60)
+    assert ros.wait_for(lambda: bool(stages), timeout_s=60)  # running: cancel at once, long before execution ends
     cancel = handle.cancel_goal_async()
     assert ros.wait_for(cancel.done, timeout_s=30)
     res = handle.get_result_async()
     assert ros.wait_for(res.done, timeout_s=60)
-    assert res.result().status == GoalStatus.STATUS_CANCELED
-    assert res.result().result.message == "cancelled" and "execute" not in stages
+    assert res.result().status == GoalStatus.STATUS_CANCELED, f"stages {stages}"
+    assert res.result().result.message == "cancelled"
+    assert len(res.result().result.trajectory.points) == 0  # no result trajectory for a cancelled goal
     res2, _ = _run(ros, client, INSTRUCTIONS[0], "xhand_right")  # the graph serves the next goal
     assert res2.success, res2.message

@@ -14,6 +14,7 @@ Requests are stamped once and the stamp travels through every stage (docs/archit
 from __future__ import annotations
 
 import time
+import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,6 +60,8 @@ class ManipulationNode:
         self.per_hand: dict[str, dict] = {}
         self.refined: dict[tuple[str, int, int], HandTrajectory] = {}
         self.joint_pos: dict[str, dict[str, float]] = {}  # hand -> joint -> latest position (hand and arm drivers)
+        self._sleepers: list[tuple[float, Future]] = []
+        n.create_timer(0.01, self._wake_sleepers)
         self.server = ActionServer(n, Manipulate, "manipulate", execute_callback=self.execute,
                                    goal_callback=self.on_goal, cancel_callback=lambda _g: CancelResponse.ACCEPT)
         n.create_subscription(ManipulationRequest, "manipulation_request", self.on_request_topic, 10)
@@ -90,16 +93,21 @@ class ManipulationNode:
         return cb
 
     def _sleep(self, dt: float) -> Future:
+        """A future done after `dt` seconds, woken by the node's one persistent ticker (creating and destroying
+        a timer per sleep races with the executor's wait set over thousands of goals)."""
         fut = Future()
-
-        def fire():
-            timer.cancel()
-            self.node.destroy_timer(timer)
-            if not fut.done():
-                fut.set_result(None)
-
-        timer = self.node.create_timer(dt, fire)
+        self._sleepers.append((time.monotonic() + dt, fut))
         return fut
+
+    def _wake_sleepers(self) -> None:
+        if not self._sleepers:
+            return
+        now = time.monotonic()
+        due = [f for t, f in self._sleepers if t <= now]
+        self._sleepers = [(t, f) for t, f in self._sleepers if t > now]
+        for f in due:
+            if not f.done():
+                f.set_result(None)
 
     async def _wait(self, predicate, stage: str, timeout_s: float, is_cancelled) -> None:
         t0 = time.monotonic()
@@ -145,6 +153,10 @@ class ManipulationNode:
             result.message = f"error: {exc}"
             self.log.error(result.message)
             goal_handle.abort()
+        except Exception as exc:  # a bug must not leave the client waiting forever
+            result.message = f"internal error: {type(exc).__name__}: {exc}"
+            self.log.error(f"{result.message}\n{traceback.format_exc()}")
+            goal_handle.abort()
         return result
 
     def on_request_topic(self, msg: ManipulationRequest) -> None:
@@ -161,6 +173,8 @@ class ManipulationNode:
                 self.log.info(f"manipulation_request done: {res.message}")
             except (StageFailed, Cancelled, UnihmError) as exc:
                 self.log.error(f"manipulation_request failed: {exc}")
+            except Exception:  # keep the node serving
+                self.log.error(f"manipulation_request crashed:\n{traceback.format_exc()}")
 
         self.node.executor.create_task(job)
 
