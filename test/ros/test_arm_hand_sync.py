@@ -91,3 +91,33 @@ def test_wrist_to_arm_fingers_to_hand_synchronised_by_stamp(ros):
         for p in (hand_proc, arm_proc):
             p.terminate()
             p.wait(15)
+
+
+def test_arm_rejects_a_path_it_cannot_follow_and_says_why(ros):
+    """Out of reach -> rejected, holding position, and the reason is in ~/status (what the manipulation node reads)."""
+    hands = pytest.importorskip("unihm_common.hands")
+    if HAND not in hands.available_hands():
+        pytest.skip("hand library not present")
+    from unihm_msgs.msg import DriverStatus
+
+    spec = hands.load_hand_spec(HAND)
+    arm_proc = start("arm_driver", "use_sim:=true", f"arm:={ARM}")
+    statuses: list = []
+    try:
+        qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+        ros.node.create_subscription(DriverStatus, "arm_driver/status", statuses.append, qos)
+        pub = ros.node.create_publisher(HandTrajectory, "hand_trajectory", qos)
+        assert ros.wait_for(lambda: statuses and pub.get_subscription_count() >= 1, 60), "arm driver did not come up"
+        n = 10
+        wrist = np.tile(np.eye(4), (n, 1, 1))
+        wrist[:, 0, 3] = np.linspace(2.0, 2.5, n)  # 2 m from the base: beyond the FR3's 0.855 m reach
+        q = np.tile((spec.lower_rad + spec.upper_rad) / 2, (n, 1))
+        motion = HandMotion(spec.name, spec.joint_names, 1.0 + np.arange(n) * 0.1, q, T_world_wrist=wrist)
+        pub.publish(conv.hand_trajectory_from_motion(motion, "world", keep_time_offset=True))
+        assert ros.wait_for(lambda: statuses[-1].commands_rejected >= 1, 20), "no rejection reported"
+        why = statuses[-1].last_rejection
+        assert "cannot follow the wrist path" in why and "position error" in why, why
+        assert arm_proc.poll() is None  # still serving
+    finally:
+        arm_proc.terminate()
+        arm_proc.wait(15)

@@ -241,8 +241,8 @@ def joint_trajectory_from_motion(motion: HandMotion, start_s: float | None = Non
     return msg
 
 
-def _points_from_motion(motion: HandMotion) -> list[JointTrajectoryPoint]:
-    t0 = motion.t_s[0] if motion.num_frames else 0.0
+def _points_from_motion(motion: HandMotion, keep_time_offset: bool = False) -> list[JointTrajectoryPoint]:
+    t0 = motion.t_s[0] if motion.num_frames and not keep_time_offset else 0.0
     points = []
     for i in range(motion.num_frames):
         p = JointTrajectoryPoint(time_from_start=seconds_to_duration(float(motion.t_s[i] - t0)))
@@ -263,13 +263,17 @@ def motion_from_joint_trajectory(msg: JointTrajectory, hand: str = "") -> HandMo
     return HandMotion(hand=hand, joint_names=tuple(msg.joint_names), t_s=t, q=q, qd=qd)
 
 
-def hand_trajectory_from_motion(motion: HandMotion, frame_id: str = "world", start_s: float | None = None):
-    """HandMotion -> unihm_msgs/HandTrajectory."""
+def hand_trajectory_from_motion(motion: HandMotion, frame_id: str = "world", start_s: float | None = None,
+                                keep_time_offset: bool = False):
+    """HandMotion -> unihm_msgs/HandTrajectory. The first point is at time_from_start 0, or, with
+    `keep_time_offset`, at motion.t_s[0] (>= 0: drivers then approach it from where they are)."""
     from unihm_msgs.msg import HandTrajectory
 
+    if keep_time_offset and motion.num_frames and motion.t_s[0] < 0:
+        raise InputError(f"time_from_start cannot be negative (t_s[0] = {motion.t_s[0]})")
     msg = HandTrajectory(header=make_header(frame_id, start_s), hand=motion.hand)
     msg.joint_names = list(motion.joint_names)
-    msg.points = _points_from_motion(motion)
+    msg.points = _points_from_motion(motion, keep_time_offset)
     if motion.T_world_wrist is not None:
         msg.wrist_poses = [matrix_to_pose(T) for T in motion.T_world_wrist]
     return msg

@@ -210,11 +210,17 @@ class ControlLoop:
 
     def set_trajectory(self, trajectory: JointTrajectory, start_s: float | None = None) -> None:
         """Follow `trajectory` from `start_s` (loop clock; default now). Clears streamed setpoints,
-        so an arm and a hand loop given the same `start_s` stay synchronised by time stamps."""
+        so an arm and a hand loop given the same `start_s` stay synchronised by time stamps. A first point at
+        t > 0 is approached by linear interpolation from the current measured position (as ros2_control's
+        JointTrajectoryController does), not by a jump."""
         if trajectory.q_rad.shape[1] != self.driver.spec.num_joints:
             raise InputError(
                 f"trajectory has {trajectory.q_rad.shape[1]} joints, driver has {self.driver.spec.num_joints}"
             )
+        sample = self.latest_sample
+        if trajectory.t_s[0] > 0 and sample is not None:
+            trajectory = JointTrajectory(np.concatenate([[0.0], trajectory.t_s]),
+                                         np.vstack([sample.positions, trajectory.q_rad]))
         with self._lock:
             if self.estop_latch.engaged:
                 raise InputError(f"e-stop engaged ({self.estop_latch.reason}); reset it first")

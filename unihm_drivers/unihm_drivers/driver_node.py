@@ -81,6 +81,7 @@ class DriverNode:
         n.create_timer(1.0 / cfg.state_rate_hz, self.publish_state)
         n.create_timer(1.0 / cfg.status_rate_hz, self.publish_status)
         self.rejected = 0
+        self.last_rejection = ""
         self._last_clamps = 0
         self.loop.start()
         device = f"arm {cfg.arm} carrying {self.spec.name}" if cfg.arm else f"hand {self.spec.name}"
@@ -111,21 +112,24 @@ class DriverNode:
             traj = JointTrajectory(t_s - t_s[0] if t_s[0] < 0 else t_s, q_act)
             self.loop.set_trajectory(traj, self._start_time(stamp))
         except UnihmError as exc:
-            self.rejected += 1
-            self.log.error(f"rejected {what}: {exc}")
+            self._reject(f"{what}: {exc}")
 
     def on_trajectory(self, msg: JointTrajectoryMsg) -> None:
         if not msg.points:
-            self.rejected += 1
-            self.log.error("rejected joint_trajectory: no points")
+            self._reject("joint_trajectory: no points")
             return
         t = np.array([conv.duration_to_seconds(p.time_from_start) for p in msg.points])
         q = np.array([np.asarray(p.positions, dtype=np.float64) for p in msg.points])
         if q.ndim != 2 or q.shape[1] != len(msg.joint_names):
-            self.rejected += 1
-            self.log.error("rejected joint_trajectory: every point needs one position per joint name")
+            self._reject("joint_trajectory: every point needs one position per joint name")
             return
         self._follow(list(msg.joint_names), t, q, msg.header.stamp, "joint_trajectory")
+
+    def _reject(self, why: str) -> None:
+        self.rejected += 1
+        self.last_rejection = why
+        self.log.error(f"rejected {why}")
+        self.publish_status()  # tell the commander now, not at the next status tick
 
     def on_hand_trajectory(self, msg: HandTrajectory) -> None:
         if msg.hand and msg.hand != self.spec.name:
@@ -138,14 +142,17 @@ class DriverNode:
                     raise InputError("hand_trajectory has no wrist poses for the arm")
                 q0 = self.loop.latest_sample.positions if self.loop.latest_sample is not None else None
                 targets = flange_targets(motion.T_world_wrist, self.T_world_base, self.T_flange_wrist)
-                res = self.ik.solve(targets, q0 if q0 is not None else self.device.lower / 2 + self.device.upper / 2)
-                if res.max_position_error_m > 0.01:
-                    raise InputError(f"wrist path out of the arm's reach (IK error {res.max_position_error_m:.3f} m)")
-                self._follow(list(self.cmd_names), motion.t_s, res.q, msg.header.stamp, "hand_trajectory")
+                t_due = motion.t_s - min(0.0, float(motion.t_s[0]))
+                res = self.ik.solve(targets, q0 if q0 is not None else self.device.lower / 2 + self.device.upper / 2,
+                                    t_s=t_due if q0 is not None else None)
+                why = res.why_infeasible(self.ik.position_tol_m, self.ik.rotation_tol_rad)
+                if why:
+                    raise InputError(f"the arm cannot follow the wrist path ({why}; "
+                                     f"{res.starts_tried} IK start configurations tried)")
+                self._follow(list(self.cmd_names), t_due, res.q, msg.header.stamp, "hand_trajectory")
                 return
         except UnihmError as exc:
-            self.rejected += 1
-            self.log.error(f"rejected hand_trajectory: {exc}")
+            self._reject(f"hand_trajectory: {exc}")
             return
         self._follow(list(motion.joint_names), motion.t_s, motion.q, msg.header.stamp, "hand_trajectory")
 
@@ -164,6 +171,7 @@ class DriverNode:
                 raise InputError("joint_command holds neither positions nor velocities")
         except UnihmError as exc:
             self.rejected += 1
+            self.last_rejection = f"joint_command: {exc}"
             self.log.error(f"rejected joint_command: {exc}", throttle_duration_sec=1.0)
 
     # ------------------------------------------------------------------ services
@@ -215,6 +223,7 @@ class DriverNode:
         msg.commands_received = st.commands_received
         msg.commands_clamped = st.safety.position_clamps + st.safety.velocity_clamps
         msg.commands_rejected = st.safety.rejected_non_finite + self.rejected
+        msg.last_rejection = self.last_rejection
         msg.reconnect_attempts = st.reconnects
         self.status_pub.publish(msg)
 

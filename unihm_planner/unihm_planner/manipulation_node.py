@@ -2,7 +2,8 @@
 
 action `manipulate` (unihm_msgs/action/Manipulate): request -> perception (srv `segment_object`) -> plan (srv
     `plan_target`) -> policy (action `generate_motion`) -> refine (pub `<hand>/hand_trajectory_generated`, sub
-    `<hand>/hand_trajectory_refined`) -> execute (pub `<hand>/hand_trajectory`, sub `<hand>/joint_states`).
+    `<hand>/hand_trajectory_refined`) -> execute (pub `<hand>/hand_trajectory`, retimed to the speed limits
+    after an approach; sub `<hand>/joint_states`, `<hand>/{hand,arm}_driver/status` for rejections).
     Feedback per stage; cancel at any stage (cancels the policy goal too); every stage has a time limit, and a
     failing stage aborts the goal with the stage's name and reason.
 sub `manipulation_request` (unihm_msgs/ManipulationRequest): the same pipeline for tools that can only publish
@@ -26,9 +27,15 @@ from unihm_common import conversions as conv
 from unihm_common.base_node import config_from_parameters, make_node, run_node
 from unihm_common.errors import UnihmError
 from unihm_msgs.action import GenerateMotion, Manipulate
-from unihm_msgs.msg import HandTrajectory, ManipulationMetrics, ManipulationRequest, StageTiming
+from unihm_msgs.msg import DriverStatus, HandTrajectory, ManipulationMetrics, ManipulationRequest, StageTiming
 from unihm_msgs.srv import PlanTarget, SegmentObject
-from unihm_planner.manipulation.core import ManipulationConfig, progress, trajectory_metrics, validate_request
+from unihm_planner.manipulation.core import (
+    ManipulationConfig,
+    execution_motion,
+    progress,
+    trajectory_metrics,
+    validate_request,
+)
 
 
 class StageFailed(Exception):
@@ -39,6 +46,9 @@ class StageFailed(Exception):
 
 class Cancelled(Exception):
     pass
+
+
+DRIVERS = ("hand_driver", "arm_driver")  # driver node names in a hand's namespace (unihm_common.launch_graph)
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,7 @@ class ManipulationNode:
         self.refined: dict[tuple[str, int, int], HandTrajectory] = {}
         self.joint_pos: dict[str, dict[str, float]] = {}  # hand -> joint -> latest position (hand and arm drivers)
         self._sleepers: list[tuple[float, Future]] = []
+        self.driver_status: dict[tuple[str, str], DriverStatus] = {}  # (hand, driver node) -> latest status
         n.create_timer(0.01, self._wake_sleepers)
         self.server = ActionServer(n, Manipulate, "manipulate", execute_callback=self.execute,
                                    goal_callback=self.on_goal, cancel_callback=lambda _g: CancelResponse.ACCEPT)
@@ -77,6 +88,8 @@ class ManipulationNode:
                   "execute": n.create_publisher(HandTrajectory, f"{hand}/hand_trajectory", 10)}
             n.create_subscription(HandTrajectory, f"{hand}/hand_trajectory_refined", self._on_refined(hand), 10)
             n.create_subscription(JointState, f"{hand}/joint_states", self._on_joints(hand), 10)
+            for driver in DRIVERS:
+                n.create_subscription(DriverStatus, f"{hand}/{driver}/status", self._on_status(hand, driver), 10)
             self.per_hand[hand] = io
         return self.per_hand[hand]
 
@@ -86,6 +99,14 @@ class ManipulationNode:
             while len(self.refined) > 16:
                 self.refined.pop(next(iter(self.refined)))
         return cb
+
+    def _on_status(self, hand: str, driver: str):
+        def cb(msg: DriverStatus) -> None:
+            self.driver_status[(hand, driver)] = msg
+        return cb
+
+    def _rejections(self, hand: str) -> dict[str, int]:
+        return {d: int(st.commands_rejected) for (h, d), st in self.driver_status.items() if h == hand}
 
     def _on_joints(self, hand: str):
         def cb(msg: JointState) -> None:
@@ -296,10 +317,21 @@ class ManipulationNode:
         return res
 
     async def _execute(self, hand, io, traj, motion, feedback, is_cancelled) -> float:
+        """Send the refined trajectory, slowed to the speed limits and after an approach, to the hand's drivers
+        (hand, and arm if any); wait until it has played and the hand holds its last point. A driver that
+        rejects it (e.g. the arm cannot follow the wrist path) fails the stage with the driver's reason."""
         if io["execute"].get_subscription_count() == 0:
             raise StageFailed("execute", f"no driver listens on {hand}/hand_trajectory")
-        io["execute"].publish(traj)
-        duration = float(motion.t_s[-1] - motion.t_s[0])
+        try:
+            timed = execution_motion(motion, self.cfg)
+        except UnihmError as exc:
+            raise StageFailed("execute", str(exc)) from None
+        msg = conv.hand_trajectory_from_motion(timed, traj.header.frame_id or self.cfg.world_frame,
+                                               keep_time_offset=True)
+        msg.header.stamp = self.node.get_clock().now().to_msg()  # the drivers start (approach) now
+        rejected_before = self._rejections(hand)
+        io["execute"].publish(msg)
+        duration = float(timed.t_s[-1])
         t0 = time.monotonic()
         from unihm_common.hands import load_hand_spec
 
@@ -311,15 +343,25 @@ class ManipulationNode:
             errs = [abs(have[nm] - q) for nm, q in final.items() if nm in have]
             return max(errs) if errs else None
 
+        def check_rejections() -> None:
+            for driver, count in self._rejections(hand).items():
+                if count > rejected_before.get(driver, 0):
+                    why = self.driver_status[(hand, driver)].last_rejection or "see its log"
+                    raise StageFailed("execute", f"{hand}/{driver} rejected the trajectory: {why}")
+
         def done() -> bool:
             elapsed = time.monotonic() - t0
+            check_rejections()
             feedback("execute", min(1.0, elapsed / max(duration, 1e-3)), f"{elapsed:.1f}/{duration:.1f} s")
             err = tracking_error()
             return elapsed >= duration and err is not None and err <= self.cfg.execute_tolerance_rad
 
         try:
             await self._wait(done, "execute", duration + self.cfg.execute_timeout_s, is_cancelled)
-        except StageFailed:
+            check_rejections()
+        except StageFailed as exc:
+            if "rejected the trajectory" in str(exc):
+                raise
             err = tracking_error()
             why = "no joint_states from the driver" if err is None else \
                 f"final tracking error {err:.3f} rad > {self.cfg.execute_tolerance_rad} rad"

@@ -77,6 +77,27 @@ def test_trajectory_is_interpolated_and_velocity_clamped():
     assert np.all(steps <= BENCH_SPEC.velocity_limit * 0.01 + 1e-12)
 
 
+def test_a_first_point_after_t0_is_approached_from_the_current_position():
+    """JointTrajectoryController semantics: no jump to the first point, a linear move from where the joints are."""
+    clock = FakeClock()
+    drv = make_driver("sim_kinematic", {}, BENCH_SPEC, clock=clock)
+    loop = ControlLoop(drv, ControlLoopConfig(rate_hz=100), clock=clock)
+    drv.configure()
+    drv.activate()
+    loop.tick()  # one measured sample
+    q0 = drv.read().positions
+    goal = q0 + 0.2
+    loop.set_trajectory(JointTrajectory([1.0, 2.0], [goal, goal + 0.1]))
+    sent = []
+    for _ in range(201):
+        sent.append(loop.tick())
+        clock.t += 0.01
+    np.testing.assert_allclose(sent[50], q0 + 0.1, atol=2e-3)  # halfway through the approach
+    np.testing.assert_allclose(sent[100], goal, atol=2e-3)
+    np.testing.assert_allclose(sent[-1], goal + 0.1, atol=1e-9)
+    assert loop.stats.safety.velocity_clamps == 0  # slow enough: nothing to clamp
+
+
 def test_estop_holds_and_rejects_until_reset():
     clock = FakeClock()
     drv = make_driver("sim_kinematic", {}, BENCH_SPEC, clock=clock)

@@ -48,3 +48,44 @@ def test_mount_matches_the_composed_arm_hand_model():
     T_world_wrist = T_world_base @ ik.flange_pose(q_arm) @ ah.T_flange_wrist
     back = flange_targets(T_world_wrist[None], T_world_base, ah.T_flange_wrist)[0]
     np.testing.assert_allclose(back, ik.flange_pose(q_arm), atol=1e-12)
+
+
+def _policy_path():
+    """Flange targets of a wrist path the shipped policy generated in the demo scene (FR3 base across the table),
+    with its nominal 30 frames/s timing and the timing slowed to 0.3 m/s / 1.5 rad/s after a 2 s approach."""
+    from pathlib import Path
+
+    d = np.load(Path(__file__).parent / "data" / "fr3_policy_wrist_path.npz")
+    return d["T_base_flange"], d["t_nominal_s"], d["t_slowed_s"]
+
+
+def test_restarts_find_a_branch_the_warm_started_one_misses(ik):
+    targets, _, t_slow = _policy_path()
+    q_mid = (ik.arm.lower_rad + ik.arm.upper_rad) / 2
+    single = ArmIk(ik.arm, restarts=0).solve(targets, q_mid)
+    assert single.starts_tried == 1 and single.max_position_error_m > 0.01  # stuck on a joint limit
+    res = ik.solve(targets, q_mid, t_s=t_slow)
+    assert res.starts_tried > 1 and res.feasible(ik.position_tol_m, ik.rotation_tol_rad), res.why_infeasible(
+        ik.position_tol_m, ik.rotation_tol_rad)
+    reached = np.stack([ik.flange_pose(q) for q in res.q])
+    assert np.linalg.norm(reached[:, :3, 3] - targets[:, :3, 3], axis=1).max() < 0.01
+    assert res.max_velocity_ratio <= 1.0
+
+
+def test_a_path_too_fast_for_the_arm_is_infeasible_with_the_reason(ik):
+    targets, t_nominal, _ = _policy_path()
+    q_mid = (ik.arm.lower_rad + ik.arm.upper_rad) / 2
+    res = ik.solve(targets, q_mid, t_s=t_nominal)  # human speed and no time to reach the first pose
+    assert not res.feasible(ik.position_tol_m, ik.rotation_tol_rad)
+    assert res.max_velocity_ratio > 1.0 and "joint speed" in res.why_infeasible(ik.position_tol_m, ik.rotation_tol_rad)
+
+
+def test_velocity_ratio_counts_the_approach_and_each_step(ik):
+    vmax = np.asarray(ik.arm.velocity_limit_rad_s)
+    q0 = np.zeros(7)
+    q = np.stack([q0 + 0.5 * vmax * np.eye(7)[0], q0 + 0.5 * vmax * np.eye(7)[0] + 2.0 * vmax * np.eye(7)[1]])
+    # approach: 0.5 s of joint-0 motion in 1 s; step: 2 s of joint-1 motion in 1 s
+    assert ik.velocity_ratio(q, np.array([1.0, 2.0]), q0) == pytest.approx(2.0)
+    assert ik.velocity_ratio(q, np.array([1.0, 5.0]), q0) == pytest.approx(0.5)
+    with pytest.raises(InputError, match="increasing"):
+        ik.solve(np.stack([ik.flange_pose(x) for x in q]), q0, t_s=np.array([1.0, 1.0]))

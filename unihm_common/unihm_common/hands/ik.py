@@ -1,7 +1,10 @@
 """Inverse kinematics of an arm flange: wrist poses of a HandTrajectory -> arm joint trajectory.
 
-Damped least squares on the SE(3) error log6(T_cur^-1 T_target) with the LOCAL frame Jacobian,
-joint limits by clipping, each waypoint warm-started from the previous solution (smooth and fast).
+Damped least squares on the SE(3) error log6(T_cur^-1 T_target) with the LOCAL frame Jacobian, a null-space
+term that keeps the joints away from their limits, limits enforced by clipping, and each waypoint warm-started
+from the previous solution (smooth and fast). A warm-started path can run into a joint limit on a branch that
+cannot follow the rest of the path, so `solve` tries the path from the current configuration first and, if
+that branch fails, from further start configurations, keeping the best feasible branch.
 """
 
 from __future__ import annotations
@@ -21,17 +24,39 @@ class IkResult:
     position_error_m: np.ndarray  # (T,)
     rotation_error_rad: np.ndarray  # (T,)
     iterations: np.ndarray  # (T,)
+    starts_tried: int = 1  # start configurations tried before this branch was kept
+    max_velocity_ratio: float = 0.0  # worst joint speed / velocity limit along the timed path (0: untimed)
 
     @property
     def max_position_error_m(self) -> float:
         return float(self.position_error_m.max(initial=0.0))
 
+    @property
+    def max_rotation_error_rad(self) -> float:
+        return float(self.rotation_error_rad.max(initial=0.0))
+
+    def feasible(self, position_tol_m: float, rotation_tol_rad: float) -> bool:
+        return (self.max_position_error_m <= position_tol_m and self.max_rotation_error_rad <= rotation_tol_rad
+                and self.max_velocity_ratio <= 1.0)
+
+    def why_infeasible(self, position_tol_m: float, rotation_tol_rad: float) -> str:
+        """'' when feasible, else what fails, in words an operator can act on."""
+        why = []
+        if self.max_position_error_m > position_tol_m:
+            why.append(f"position error {1000 * self.max_position_error_m:.0f} mm > {1000 * position_tol_m:.0f} mm")
+        if self.max_rotation_error_rad > rotation_tol_rad:
+            why.append(f"rotation error {self.max_rotation_error_rad:.2f} rad > {rotation_tol_rad:.2f} rad")
+        if self.max_velocity_ratio > 1.0:
+            why.append(f"joint speed {self.max_velocity_ratio:.1f}x the velocity limit (slow the trajectory down)")
+        return "; ".join(why)
+
 
 class ArmIk:
     """IK of `arm`'s flange frame. Poses are in the arm base frame."""
 
-    def __init__(self, arm: ArmSpec, damping: float = 1e-4, max_iters: int = 200, tol: float = 1e-6,
-                 max_step_rad: float = 0.2) -> None:
+    def __init__(self, arm: ArmSpec, damping: float = 1e-4, max_iters: int = 200, tol: float = 1e-5,
+                 max_step_rad: float = 0.2, limit_gain: float = 0.05, restarts: int = 12,
+                 position_tol_m: float = 0.01, rotation_tol_rad: float = 0.2) -> None:
         pin = import_pinocchio()
         self._pin = pin
         self.arm = arm
@@ -39,9 +64,13 @@ class ArmIk:
         self.data = self.model.createData()
         self.fid = self.model.getFrameId(arm.flange_frame)
         self._q_idx = np.array([self.model.joints[self.model.getJointId(n)].idx_q for n in arm.joint_names])
-        if self.model.nq != len(arm.joint_names):
+        if self.model.nq != len(arm.joint_names) or self.model.nv != self.model.nq:
             raise InputError(f"{arm.name}: IK needs a model with exactly the arm's {len(arm.joint_names)} joints")
         self.damping, self.max_iters, self.tol, self.max_step = damping, max_iters, tol, max_step_rad
+        self.limit_gain, self.restarts = limit_gain, restarts
+        self.position_tol_m, self.rotation_tol_rad = position_tol_m, rotation_tol_rad
+        lo, hi = np.asarray(arm.lower_rad, dtype=float), np.asarray(arm.upper_rad, dtype=float)
+        self._mid, self._half = (lo + hi) / 2, (hi - lo) / 2
 
     def flange_pose(self, q_arm: np.ndarray) -> np.ndarray:
         """(7,) -> (4,4) T_base_flange."""
@@ -51,20 +80,69 @@ class ArmIk:
         pin.framesForwardKinematics(self.model, self.data, q)
         return self.data.oMf[self.fid].homogeneous.copy()
 
-    def solve(self, T_base_flange: np.ndarray, q_init: np.ndarray) -> IkResult:
-        """Solve for (T,4,4) (or (4,4)) flange targets from `q_init` (7,), warm-starting each waypoint."""
-        pin = self._pin
+    def solve(self, T_base_flange: np.ndarray, q_init: np.ndarray, t_s: np.ndarray | None = None) -> IkResult:
+        """Solve for (T,4,4) (or (4,4)) flange targets from `q_init` (7,), warm-starting each waypoint.
+
+        `t_s` (T,): when each target is due, in s after the arm leaves `q_init`; given, a branch must also
+        keep every joint within its velocity limit (from `q_init` to the first target, and between targets).
+
+        The branch through `q_init` is kept when it reaches every waypoint within the tolerances; otherwise up
+        to `restarts` further start configurations (joint mid-range, then seeded random ones: deterministic)
+        are tried in turn until one is feasible; if none is, the one with the lowest worst error is returned."""
         targets = np.asarray(T_base_flange, dtype=np.float64)
         if targets.ndim == 2:
             targets = targets[None]
         if targets.ndim != 3 or targets.shape[1:] != (4, 4) or not np.all(np.isfinite(targets)):
             raise InputError(f"IK targets must be finite (T,4,4), got {targets.shape}")
+        q_init = np.clip(np.asarray(q_init, dtype=np.float64), self.arm.lower_rad, self.arm.upper_rad)
+        rng = np.random.default_rng(0)
+        others = [self._mid.copy()] + [self._mid + self._half * rng.uniform(-0.8, 0.8, len(self._mid))
+                                       for _ in range(max(0, self.restarts - 1))]
+        starts = [q_init] + others[:max(0, self.restarts)]
+        best, best_key = None, None
+        times = None
+        if t_s is not None:
+            times = np.asarray(t_s, dtype=np.float64).reshape(-1)
+            if times.shape != (len(targets),) or not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0) \
+                    or times[0] < 0:
+                raise InputError(f"IK times must be {len(targets)} finite, increasing values >= 0")
+        tried = 0
+        for q0 in starts:
+            tried += 1
+            res = self._solve_branch(targets, q0)
+            if times is not None:
+                res = IkResult(res.q, res.position_error_m, res.rotation_error_rad, res.iterations,
+                               max_velocity_ratio=self.velocity_ratio(res.q, times, q_init))
+            ok = res.feasible(self.position_tol_m, self.rotation_tol_rad)
+            travel = float(np.abs(res.q[0] - q_init).sum() + np.abs(np.diff(res.q, axis=0)).sum())
+            key = (not ok, 0.0 if ok else res.max_position_error_m + 0.1 * res.max_rotation_error_rad, travel)
+            if best_key is None or key < best_key:
+                best, best_key = res, key
+            if ok:
+                break  # the first feasible branch: the current configuration's if it works (no jump)
+        assert best is not None
+        return IkResult(best.q, best.position_error_m, best.rotation_error_rad, best.iterations, starts_tried=tried,
+                        max_velocity_ratio=best.max_velocity_ratio)
+
+    def velocity_ratio(self, q: np.ndarray, t_s: np.ndarray, q_init: np.ndarray) -> float:
+        """Worst |dq/dt| / velocity limit over the path q (T,7) timed by t_s, starting at q_init at t = 0."""
+        vmax = np.asarray(self.arm.velocity_limit_rad_s, dtype=np.float64)
+        steps = np.abs(np.diff(np.vstack([q_init, q]), axis=0)) / vmax  # (T, 7) s needed per step
+        dt = np.diff(np.concatenate([[0.0], t_s]))
+        need = steps.max(axis=1)
+        with np.errstate(divide="ignore"):
+            ratio = np.where(dt > 0, need / np.maximum(dt, 1e-12), np.where(need > 1e-6, np.inf, 0.0))
+        return float(ratio.max(initial=0.0))
+
+    def _solve_branch(self, targets: np.ndarray, q_start: np.ndarray) -> IkResult:
+        pin = self._pin
         lo, hi = self.arm.lower_rad, self.arm.upper_rad
-        q_ext = np.clip(np.asarray(q_init, dtype=np.float64), lo, hi)
         q = np.zeros(self.model.nq)
+        q_ext = q_start.copy()
         n = len(targets)
         out = np.zeros((n, len(lo)))
         pos_err, rot_err, iters = np.zeros(n), np.zeros(n), np.zeros(n, dtype=int)
+        eye6, eye_n = np.eye(6), np.eye(self.model.nv)
         for t, target in enumerate(targets):
             goal = pin.SE3(target[:3, :3], target[:3, 3])
             q[self._q_idx] = q_ext
@@ -73,10 +151,17 @@ class ArmIk:
                 pin.forwardKinematics(self.model, self.data, q)
                 pin.updateFramePlacement(self.model, self.data, self.fid)
                 err = pin.log6(self.data.oMf[self.fid].actInv(goal)).vector  # (6,) in the flange frame
-                if err @ err < self.tol**2:
+                e2 = err @ err
+                if e2 < self.tol**2:
                     break
                 J = pin.computeFrameJacobian(self.model, self.data, q, self.fid, pin.LOCAL)  # (6, nv)
-                dq = J.T @ np.linalg.solve(J @ J.T + self.damping * np.eye(6), err)
+                J_pinv = J.T @ np.linalg.inv(J @ J.T + self.damping * eye6)
+                dq = J_pinv @ err
+                if self.limit_gain > 0 and e2 > (100 * self.tol) ** 2:  # drift to mid-range in the null space
+                    qa = q[self._q_idx]
+                    centre = np.zeros(self.model.nv)
+                    centre[self._q_idx] = self.limit_gain * (self._mid - qa) / self._half
+                    dq += (eye_n - J_pinv @ J) @ centre
                 dq *= min(1.0, self.max_step / max(np.abs(dq).max(), 1e-12))
                 q = pin.integrate(self.model, q, dq)
                 q[self._q_idx] = np.clip(q[self._q_idx], lo, hi)

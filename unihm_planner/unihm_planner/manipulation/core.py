@@ -8,7 +8,8 @@ import numpy as np
 
 from unihm_common.errors import ConfigError, InputError
 
-__all__ = ["STAGES", "ManipulationConfig", "ValidRequest", "validate_request", "progress", "trajectory_metrics"]
+__all__ = ["STAGES", "ManipulationConfig", "ValidRequest", "validate_request", "progress", "trajectory_metrics",
+           "execution_motion"]
 
 STAGES: tuple[str, ...] = ("perception", "plan", "policy", "refine", "execute")
 _WEIGHTS = {"perception": 0.15, "plan": 0.10, "policy": 0.25, "refine": 0.20, "execute": 0.30}
@@ -28,6 +29,13 @@ class ManipulationConfig:
     refine_timeout_s: float = 60.0
     execute_timeout_s: float = 30.0  # beyond the trajectory's own duration
     execute_tolerance_rad: float = 0.05  # final tracking error that counts as executed
+    # execution timing (unihm_common.trajectory_timing): the drivers first move to the first point for
+    # execute_approach_s, then each segment is slowed to the wrist speed/rate limits and to this fraction of
+    # the hand's joint velocity limits (generated motion is human-speed, 30 frames/s)
+    execute_approach_s: float = 2.0
+    execute_wrist_speed_m_s: float = 0.3
+    execute_wrist_rate_rad_s: float = 1.5
+    execute_joint_speed_scale: float = 0.8
     complete_shape: bool = True  # ask perception for shape completion
     world_frame: str = "world"
 
@@ -37,9 +45,12 @@ class ManipulationConfig:
         if not self.frame_rate_hz > 0:
             raise ConfigError(f"frame_rate_hz must be > 0, got {self.frame_rate_hz}")
         for name in ("perception_timeout_s", "plan_timeout_s", "policy_timeout_s", "refine_timeout_s",
-                     "execute_timeout_s", "execute_tolerance_rad"):
+                     "execute_timeout_s", "execute_tolerance_rad", "execute_wrist_speed_m_s",
+                     "execute_wrist_rate_rad_s", "execute_joint_speed_scale"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not self.execute_approach_s >= 0:
+            raise ConfigError(f"execute_approach_s must be >= 0, got {self.execute_approach_s}")
 
     def timeout(self, stage: str) -> float:
         return float(getattr(self, f"{stage}_timeout_s"))
@@ -115,3 +126,19 @@ def trajectory_metrics(hand: str, q: np.ndarray, T_world_wrist: np.ndarray, t_s:
         jerk = float(np.abs(np.diff(q, n=3, axis=0)).mean() / dt**3)
     return {"contact_ratio": float(summary.contact_ratio), "max_penetration_mm": float(summary.max_penetration_mm),
             "mean_jerk_rad_s3": jerk}
+
+
+def execution_motion(motion, cfg: ManipulationConfig):
+    """The timing the drivers get: `motion` (a refined HandMotion at the generated rate) slowed per segment to
+    the configured wrist and joint speed limits, starting `execute_approach_s` after its stamp."""
+    from unihm_common.hands import load_hand_spec
+    from unihm_common.trajectory_timing import SpeedLimits, retime, with_approach
+
+    spec = load_hand_spec(motion.hand)
+    vmax = dict(zip(spec.joint_names, np.asarray(spec.velocity_limit_rad_s, dtype=float)))
+    missing = [n for n in motion.joint_names if n not in vmax]
+    if missing:
+        raise InputError(f"{motion.hand}: no velocity limit for joints {missing}")
+    limits = SpeedLimits(cfg.execute_wrist_speed_m_s, cfg.execute_wrist_rate_rad_s, cfg.execute_joint_speed_scale)
+    timed = retime(motion, np.array([vmax[n] for n in motion.joint_names]), limits)
+    return with_approach(timed, cfg.execute_approach_s)
