@@ -26,6 +26,7 @@ from unihm_common.ros_env import apply_local_ros_env, random_domain_id
 from unihm_common.supervisor import Supervisor
 from unihm_msgs.action import Manipulate
 from unihm_msgs.msg import ManipulationRequest
+from unihm_planner.manipulation.core import ManipulationConfig, execution_motion
 
 
 def run_language_demo(hand: str, instruction: str, out: Path, scene_seed: int = 2, arm: str = "fr3",
@@ -75,7 +76,6 @@ def run_language_demo(hand: str, instruction: str, out: Path, scene_seed: int = 
 
         send = client.send_goal_async(goal, feedback_callback=on_fb)
         res = _wait(send, timeout_s).get_result_async()
-        t_goal = time.monotonic()
         result = _wait(res, timeout_s).result
         if not result.success:
             raise UnihmError(f"the goal failed: {result.message} (logs: {log_dir})")
@@ -88,8 +88,11 @@ def run_language_demo(hand: str, instruction: str, out: Path, scene_seed: int = 
                    "contact_ratio": m.contact_ratio, "max_penetration_mm": m.max_penetration_mm,
                    "mean_jerk_rad_s3": m.mean_jerk_rad_s3, "total_ms": m.total_ms, "tokens": list(result.tokens.tokens),
                    "arm": arm or None, "scene_seed": scene_seed}
-        tracking = _tracking_plot(states, t_goal, motion, out / "tracking.png")
-        metrics.update(tracking)
+        executed = execution_motion(motion, ManipulationConfig())  # the timing the drivers were given
+        metrics.update(_tracking_plot(states, executed, out / "tracking.png"))
+        metrics["execution_s"] = round(float(executed.t_s[-1]), 2)
+        if arm:
+            metrics.update(_arm_final_error(states, arm, hand, motion.T_world_wrist[-1]))
         r = ManipulationResult(hand=hand, q=motion.q, T_world_wrist=motion.T_world_wrist,
                                object_cloud=cloud.get("points"), target_path=path_T, metrics=metrics,
                                stage_ms=stage_ms, fps=float(1.0 / np.median(np.diff(motion.t_s))))
@@ -114,8 +117,8 @@ def _wait(future, timeout_s: float):
     return future.result()
 
 
-def _tracking_plot(states, t_goal: float, motion, path: Path) -> dict:
-    """Commanded vs measured hand joints (actuated) over the execution."""
+def _tracking_plot(states, executed, path: Path) -> dict:
+    """Commanded (the execution timing, approach from the first measured sample) vs measured hand joints."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -123,17 +126,20 @@ def _tracking_plot(states, t_goal: float, motion, path: Path) -> dict:
 
     from unihm_common.hands import load_hand_spec
 
-    names = [n for n in load_hand_spec(motion.hand).actuated_joint_names if n in motion.joint_names][:6]
-    rows = [(t, s) for t, s in states if t >= t_goal - 1.0 and all(n in s for n in names)]
+    names = [n for n in load_hand_spec(executed.hand).actuated_joint_names if n in executed.joint_names][:6]
+    rows = [(t, s) for t, s in states if all(n in s for n in names)]
     if not rows or not names:
         return {"tracking_samples": 0}
-    t = np.array([r[0] for r in rows]) - rows[0][0]
+    t = np.array([r[0] for r in rows])
+    t = t - t[-1] + executed.t_s[-1] + 0.5  # the last samples come ~0.5 s after the end (hold check)
+    keep = t >= -0.5
     fig, ax = plt.subplots(figsize=(7, 3.2))
     for i, n in enumerate(names):
-        j = list(motion.joint_names).index(n)
-        ax.plot(motion.t_s + (t[-1] - motion.t_s[-1]), motion.q[:, j], f"C{i}--", lw=1)
-        ax.plot(t, [r[1][n] for r in rows], f"C{i}-", lw=1.5, label=n)
-    ax.set_xlabel("s")
+        j = list(executed.joint_names).index(n)
+        ax.plot(executed.t_s, executed.q[:, j], f"C{i}--", lw=1)
+        ax.plot(t[keep], [r[1][n] for r, k in zip(rows, keep) if k], f"C{i}-", lw=1.5, label=n)
+    ax.axvline(executed.t_s[0], color="0.6", lw=0.8)
+    ax.set_xlabel("s (approach, then the trajectory slowed to the speed limits)")
     ax.set_ylabel("rad")
     ax.set_title("commanded (dashed) vs simulated hand joints")
     ax.legend(fontsize=6, ncol=3)
@@ -141,8 +147,35 @@ def _tracking_plot(states, t_goal: float, motion, path: Path) -> dict:
     fig.savefig(path, dpi=90)
     plt.close(fig)
     final = rows[-1][1]
-    err = max(abs(final[n] - motion.q[-1, list(motion.joint_names).index(n)]) for n in names)
+    err = max(abs(final[n] - executed.q[-1, list(executed.joint_names).index(n)]) for n in names)
     return {"tracking_samples": len(rows), "final_tracking_error_rad": float(err)}
+
+
+def _arm_final_error(states, arm: str, hand: str, T_world_wrist_goal: np.ndarray) -> dict:
+    """Where the simulated arm put the wrist at the end (FK of its last joint_states) vs the trajectory's last
+    wrist pose: position (mm) and rotation (deg) errors."""
+    import yaml
+
+    from unihm_common.hands import load_hand_spec
+    from unihm_common.hands.arm import load_arm_spec
+    from unihm_common.hands.ik import ArmIk, mount_transform
+    from unihm_common.launch_graph import graph_params_files
+
+    spec = load_arm_spec(arm)
+    rows = [s for _, s in states if all(n in s for n in spec.joint_names)]
+    if not rows:
+        return {"arm_samples": 0}
+    params: dict = {}
+    for f in graph_params_files(hand):
+        params.update((yaml.safe_load(f.read_text()) or {}).get("/**/arm_driver", {}).get("ros__parameters", {}))
+    hand_spec = load_hand_spec(hand)
+    T_world_base = mount_transform(params.get("base_xyz", (0, 0, 0)), params.get("base_rpy", (0, 0, 0)))
+    q = np.array([rows[-1][n] for n in spec.joint_names])
+    T = T_world_base @ ArmIk(spec).flange_pose(q) @ mount_transform(hand_spec.mount_xyz, hand_spec.mount_rpy)
+    R_err = T[:3, :3].T @ T_world_wrist_goal[:3, :3]
+    angle = np.degrees(np.arccos(np.clip((np.trace(R_err) - 1) / 2, -1, 1)))
+    return {"arm_samples": len(rows), "arm_final_wrist_error_mm": round(1e3 * float(np.linalg.norm(
+        T[:3, 3] - T_world_wrist_goal[:3, 3])), 2), "arm_final_wrist_error_deg": round(float(angle), 2)}
 
 
 def _rss_mb(pid: int | None) -> float:
