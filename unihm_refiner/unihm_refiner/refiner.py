@@ -70,6 +70,20 @@ class RefinerOptions:
     # previous frame's correction, q_t^gen + (q_{t-1}^opt - q_{t-1}^gen) (clipped to the limits); the
     # energy E_t is unchanged, only where the LM iterations start (fewer of them on smooth motion).
     warm_start: bool = False
+    # Step length along the LM step (line 10 of Algorithm 1 takes q + dq). With a fingertip deeper than
+    # 1/k inside, Gauss-Newton on r_i = sqrt(2 lambda_c f(d_i)) moves it out by only ~2/k per step (the
+    # exponential branch doubles r per 1/k of depth). True: there, pick the step length s in
+    # [1, line_search_max_step] minimising E_t along q + s dq with d_i linear in s (frozen
+    # correspondences, no extra kinematics; a scalar Newton solve), try q + s dq first and keep it only
+    # if its true E_t (fresh neighbours) is lower than at q, else try q + dq as without it.
+    line_search: bool = True
+    line_search_max_step: float = 16.0
+    # A rejected step whose predicted decrease was below this many times the convergence tolerance
+    # (energy_atol + energy_rtol * E_t) ends the frame as converged: the model still sees a sliver of
+    # gain but the true E_t, with fresh neighbours, rises (a fingertip crossing to the next cloud
+    # point's tangent plane), and shrinking the step through more rejections gains less than that.
+    # 0: only the plain tolerance ends a frame.
+    reject_converge_factor: float = 10.0
 
     def __post_init__(self) -> None:
         for name in ("lambda_c", "alpha", "k", "length_unit_m", "epsilon"):
@@ -83,6 +97,10 @@ class RefinerOptions:
                 raise ValueError("w_gen must be > 0 (W_gen is positive definite, Eq. 14)")
         if not (0 < self.damping_decrease < 1 < self.damping_increase):
             raise ValueError("need 0 < damping_decrease < 1 < damping_increase")
+        if not self.reject_converge_factor >= 0.0:
+            raise ValueError(f"reject_converge_factor must be >= 0, got {self.reject_converge_factor}")
+        if not self.line_search_max_step >= 1.0:
+            raise ValueError(f"line_search_max_step must be >= 1, got {self.line_search_max_step}")
         if self.damping_init < 0 or self.max_iters < 0:
             raise ValueError("damping_init and max_iters must be >= 0")
 
@@ -237,6 +255,8 @@ class Refiner:
         self._J_lin = None if views is None else views[1][:3]  # live (3, nv) views of data.J
         self._J_ang = None if views is None else views[1][3:]
         self._support = self._kin_int.support_mask()  # (F, J), model order
+        self._normals_cache: tuple | None = None
+        self._exclusive = self._support * (self._support.sum(axis=0) == 1)  # joints of one tip only
 
     def frame_energy(self, cloud: ObjectCloud, R: np.ndarray, tvec: np.ndarray, q_gen: np.ndarray,
                      q_prev: np.ndarray, q_prev2: np.ndarray) -> FrameEnergy:
@@ -329,12 +349,14 @@ class Refiner:
         gets its Jacobian built.
         """
         o = self.options
-        evaluate, linearize = self._frame_functions(cloud, R, tv, qg, q1, q2)
+        evaluate, linearize, step_length = self._frame_functions(cloud, R, tv, qg, q1, q2)
+        search, deep = o.line_search, -1.0 / o.k  # try longer steps while a tip is deeper than 1/k
         lo, hi, limits = self._lo, self._hi, o.joint_limits
         vmax, vmin, vmaxi = np.maximum.reduce, np.minimum, np.maximum
         eye = self._eye
         rtol, atol, gtol, stol = o.energy_rtol, o.energy_atol, o.grad_tol, o.step_tol_rad
         dec, inc, floor, lam_max = o.damping_decrease, o.damping_increase, o.damping_floor, o.damping_max
+        stop_rej = o.reject_converge_factor
 
         q = q0.copy()
         e, state = evaluate(q)
@@ -344,7 +366,8 @@ class Refiner:
         at_bound = limits and bool(((q <= lo) | (q >= hi)).any())
         while it < o.max_iters:
             it += 1
-            grad, H = linearize(q, state)  # lines 7-8: J_t with frozen correspondences, W~
+            grad, H, J_d = linearize(q, state)  # lines 7-8: J_t with frozen correspondences, W~
+            try_long = search and min(state[2]) < deep
             if at_bound:
                 active = ((q <= lo) & (grad > 0)) | ((q >= hi) & (grad < 0))
                 if active.any():  # joints pinned at a limit and pushed outwards stay put
@@ -358,15 +381,28 @@ class Refiner:
             while True:  # lines 9-10: solve, try, adapt lambda
                 dq, info = dposv(H + lam * eye, -grad, lower=0, overwrite_a=1, overwrite_b=0)[1:]
                 if info == 0:
-                    predicted = -float(dq @ (grad + 0.5 * (H @ dq)))  # GN model decrease
+                    # GN model decrease -(dq.grad + dq.H.dq / 2), with H dq = -grad - lam dq
+                    predicted = 0.5 * float(lam * (dq @ dq) - dq @ grad)
                     if predicted <= atol + rtol * e:
                         lam = np.inf  # the model sees no useful step left: converged
                         break
+                    if try_long:  # once per iteration, on the first solve
+                        try_long = False
+                        sl = step_length(q, dq, state[2], J_d)
+                        if sl is not None:
+                            q_new = q + sl * dq
+                            q_new = vmin(vmaxi(q_new, lo), hi) if limits else q_new
+                            e_new, state_new = evaluate(q_new)
+                            if e_new < e:
+                                break
                     q_new = vmin(vmaxi(q + dq, lo), hi) if limits else q + dq
                     e_new, state_new = evaluate(q_new)
                     if e_new < e:
                         break
                 rej += 1
+                if info == 0 and predicted <= stop_rej * (atol + rtol * e):
+                    lam = np.inf  # a small predicted gain the true E_t refuses: a facet edge, converged
+                    break
                 # jump straight to a damping felt next to H's diagonal, then grow geometrically
                 lam = max(lam * inc, floor * float(H.trace()) / H.shape[0])
                 if lam > lam_max:
@@ -387,14 +423,21 @@ class Refiner:
                 break
         return q, e, (it, acc, rej, conv), None if hist is None else np.asarray(hist)
 
+    def _unit_normals(self, cloud: ObjectCloud, inv_unit: float) -> np.ndarray:
+        """cloud.normals * inv_unit, cached for the last cloud (one sequence is refined frame by frame)."""
+        cached = self._normals_cache
+        if cached is None or cached[0] is not cloud or cached[1] is not cloud.normals:
+            cached = self._normals_cache = (cloud, cloud.normals, cloud.normals * inv_unit)
+        return cached[2]
+
     def _frame_functions(self, cloud: ObjectCloud, R: np.ndarray, tv: np.ndarray, qg: np.ndarray,
                          q1: np.ndarray, q2: np.ndarray):
-        """(evaluate, linearize) of E_t for one frame, in the model's joint order.
+        """(evaluate, linearize, step_length) of E_t for one frame, in the model's joint order.
 
         evaluate(q) -> (E_t(q), state): FK at q, fresh nearest neighbours (Algorithm 1, lines 5-6),
         d_i (Eq. 11), E_t (Eq. 16); it leaves q's kinematics in the pinocchio Data.
-        linearize(q, state) -> (gradient J^T r + W~, J^T J + W_gen + W_vel + W_acc) (Eqs. 17-18, B19)
-        with the correspondences of `state` frozen; q must be the last point evaluated.
+        linearize(q, state) -> (gradient J^T r + W~, J^T J + W_gen + W_vel + W_acc, d d_i / dq) (Eqs.
+        17-18, B19) with the correspondences of `state` frozen; q must be the last point evaluated.
         """
         o = self.options
         model, data = self._model, self._kin_int.data
@@ -409,9 +452,9 @@ class Refiner:
         c_acc = 2.0 * q1 - q2  # (q - q1) - (q1 - q2) = q - c_acc
         m = wg * qg + wv * q1 + wa * c_acc  # W~ (Eq. 18) = wsum * q - m
         e0 = 0.5 * float(wg @ (qg * qg) + wv @ (q1 * q1) + wa @ (c_acc * c_acc))
-        query, P, N = cloud.nearest_index_fn(), cloud.points, cloud.normals
+        query, P = cloud.nearest_index_fn(), cloud.points
+        N = self._unit_normals(cloud, inv_unit)  # n_i / unit: d_i = (n_i / unit)^T (x_i - p_i), Eq. 11
         RT = R.T.copy()
-        R_unit = R * inv_unit  # folds the unit into n^T R J (Eq. B19)
         kin, views = self._kin_int, self._tip_views
         mask, J_lin, J_ang = self._support, self._J_lin, self._J_ang
         expm1, sqrt = math.expm1, math.sqrt
@@ -437,7 +480,7 @@ class Refiner:
             x = X @ RT + tv  # (F, 3) object frame (Algorithm 1, line 5)
             idx = query(x)  # line 6
             n = N[idx]
-            dl = (vsum((x - P[idx]) * n, axis=1) * inv_unit).tolist()  # Eq. 11
+            dl = vsum((x - P[idx]) * n, axis=1).tolist()  # Eq. 11, in length units
             ec = 0.0
             for di in dl:  # Eq. 12-13
                 if di >= 0.0:
@@ -450,7 +493,7 @@ class Refiner:
             e = lc * ec + float(half_wsum @ (q * q) - m @ q) + e0  # Eq. 16
             return e, (X, n, dl)
 
-        def linearize(q: np.ndarray, state: tuple) -> tuple[np.ndarray, np.ndarray]:
+        def linearize(q: np.ndarray, state: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             X, n, dl = state
             g, r = [], []
             for di in dl:  # Eq. B19: dr_i/dd_i and r_i
@@ -458,17 +501,95 @@ class Refiner:
                 sf = sqrt(f)
                 g.append(sq2lc * fp / (2.0 * sf + eps2))
                 r.append(sq2lc * sf)
-            Mg = (n @ R_unit) * np.array(g)[:, None]  # (F, 3): dr_i/dd_i n_i^T R / unit, root frame
+            M = n @ R  # (F, 3): n_i^T R / unit, root frame
             if views is None:
-                J_r = np.einsum("fk,fkj->fj", Mg, kin.jacobians())
+                J_d = np.einsum("fk,fkj->fj", M, kin.jacobians())
             else:
                 # translational Jacobian of tip p: J_lin + J_ang x p (data.J is in the root frame), so
                 # m^T J_p = m^T J_lin + (p x m)^T J_ang on the joints that support the tip
-                C = np.einsum("ijk,fj,fk->fi", _LEVI_CIVITA, X, Mg)
-                J_r = mask * (Mg @ J_lin + C @ J_ang)  # (F, J) = d r_contact / dq
-            return J_r.T @ np.array(r) + wsum * q - m, J_r.T @ J_r + W_diag
+                C = np.einsum("ijk,fj,fk->fi", _LEVI_CIVITA, X, M)
+                J_d = mask * (M @ J_lin + C @ J_ang)  # (F, J) = d d_i / dq (length units per rad)
+            J_r = J_d * np.array(g)[:, None]  # (F, J) = d r_contact / dq
+            return J_r.T @ np.array(r) + wsum * q - m, J_r.T @ J_r + W_diag, J_d
 
-        return evaluate, linearize
+        e_cap = math.exp(EXP_CAP)
+        s_max = o.line_search_max_step
+        excl = self._exclusive  # (F, J): 1 where joint j moves fingertip i and no other tip
+
+        def J_d_excl_dot(J_d: np.ndarray, dq: np.ndarray) -> np.ndarray:
+            return vsum(J_d * excl * dq, axis=1)
+
+        def step_length(q: np.ndarray, dq: np.ndarray, dl: list, J_d: np.ndarray) -> np.ndarray | None:
+            """Per-fingertip step lengths s_i in [1, s_max] along the LM step dq, as a (J,) joint scale.
+
+            The joints that move only fingertip i (its finger) take s_i dq, shared joints dq. With
+            the distances linear in the step (d_i + c0_i + s_i c_i, frozen correspondences) and
+            diagonal priors, the model of E_t separates into one convex function of s_i per tip;
+            each s_i is its minimiser, found by bracketing the root of the slope (doubling s from 1)
+            and regula falsi (Illinois); Newton would move an exponential tip by only ~1/k per
+            iteration, as slowly as the outer Gauss-Newton steps this is meant to save. Returns None
+            when every s_i is 1.
+            """
+            C1 = J_d_excl_dot(J_d, dq)  # (F,) c_i: tip i's own joints
+            C0 = (J_d @ dq - C1).tolist()  # (F,) shared joints
+            gq = (wsum * q - m) * dq
+            B = (excl @ gq).tolist()  # d/ds_i of the priors (Eqs. 14-15) at s_i = 0
+            A = (excl @ (wsum * dq * dq)).tolist()  # their second derivative
+            scale = None
+            for i, (di, ci) in enumerate(zip(dl, C1.tolist())):
+                d0 = di + C0[i]
+                if ci <= 0.0 or d0 + ci >= 0.0:  # not moving out, or out at s = 1: the GN step stands
+                    continue
+                a, b = A[i], B[i]
+
+                def slope(s: float, d0: float = d0, ci: float = ci, a: float = a, b: float = b) -> float:
+                    x = d0 + s * ci
+                    if x >= 0.0:
+                        gc = alpha * x
+                    else:
+                        u = -kk * x
+                        if u <= EXP_CAP:
+                            gc = -a_in * expm1(u)
+                        else:  # the quadratic continuation of penalty.py beyond the cap
+                            gc = -a_in * (e_cap - 1.0 + e_cap * (u - EXP_CAP))
+                    return lc * gc * ci + a * s + b
+
+                s_lo, g_lo = 1.0, slope(1.0)
+                if g_lo >= 0.0:
+                    continue
+                s_hi = 2.0
+                while True:
+                    g_hi = slope(s_hi)
+                    if g_hi >= 0.0 or s_hi >= s_max:
+                        break
+                    s_lo, g_lo = s_hi, g_hi
+                    s_hi = min(2.0 * s_hi, s_max)
+                if g_hi < 0.0:
+                    s_lo = s_hi
+                else:
+                    side = 0
+                    for _ in range(12):
+                        if s_hi - s_lo < 0.02 * s_lo:
+                            break
+                        s = (s_lo * g_hi - s_hi * g_lo) / (g_hi - g_lo)
+                        g = slope(s)
+                        if g < 0.0:
+                            s_lo, g_lo = s, g
+                            if side == -1:
+                                g_hi *= 0.5
+                            side = -1
+                        else:
+                            s_hi, g_hi = s, g
+                            if side == 1:
+                                g_lo *= 0.5
+                            side = 1
+                if s_lo > 1.25:
+                    if scale is None:
+                        scale = np.ones(q.shape[0])
+                    scale += (s_lo - 1.0) * excl[i]
+            return scale
+
+        return evaluate, linearize, step_length
 
 
 _LEVI_CIVITA = np.zeros((3, 3, 3))

@@ -19,11 +19,11 @@ def test_fast_energy_gradient_and_hessian_match_frame_energy(toy, toy_seq):
     for frame in (0, 17, 40):
         qg, q1, q2 = q_gen[frame], q_gen[frame - 1], q_gen[frame - 2]
         prob = ref.frame_energy(cloud, R[frame], t[frame], qg, q1, q2)
-        evaluate, linearize = ref._frame_functions(cloud, R[frame], t[frame], qg[inv], q1[inv], q2[inv])
+        evaluate, linearize, _ = ref._frame_functions(cloud, R[frame], t[frame], qg[inv], q1[inv], q2[inv])
         q = qg + rng.normal(0, 0.02, chain.num_joints)
         e, state = evaluate(q[inv])
         assert np.isclose(e, prob.energy(q), rtol=1e-10, atol=1e-12)
-        grad, H = linearize(q[inv], state)
+        grad, H, _ = linearize(q[inv], state)
         corr = prob.correspondences(q)
         r, J = prob.residuals(q, corr), prob.jacobian(q, corr)
         assert np.allclose(grad, (J.T @ r)[inv], rtol=1e-8, atol=1e-8 * np.abs(grad).max())

@@ -8,7 +8,7 @@ from unihm_common.errors import ConfigError, InputError
 from unihm_refiner.baseline import refine_least_squares
 from unihm_refiner.contact import ObjectCloud, estimate_normals
 from unihm_refiner.refiner import Refiner, RefinerOptions, check_inputs
-from unihm_refiner.synthetic import make_synthetic_sequence, sphere_cloud
+from unihm_refiner.synthetic import make_synthetic_sequence, sphere_cloud, toy_chain
 
 
 def _run(chain, seq, **opts):
@@ -109,14 +109,27 @@ def test_options_are_strict():
         opts.max_iters = 3
 
 
-def test_no_worse_than_scipy_least_squares(toy, toy_seq):
-    chain, _ = toy
+def test_no_worse_than_scipy_least_squares():
+    """Same energy, same starts: Algorithm 1 ends at least as low as scipy's trf over several sequences.
+
+    Per sequence the two solvers' sums differ by up to ~0.6% either way (old and new refiner alike):
+    with nearest-neighbour correspondences E_t is piecewise smooth, a fingertip stops at the edge
+    of one cloud point's cell or the next depending on the path, and the differences carry through
+    the temporal priors. So: lower in total over six sequences, and within 1% on each.
+    """
     opts = RefinerOptions(energy_rtol=1e-8)
-    res = Refiner(chain, opts).refine(toy_seq.cloud(), toy_seq.motion.q, toy_seq.T_world_object,
-                                      toy_seq.T_world_wrist)
-    base = refine_least_squares(chain, toy_seq.cloud(), toy_seq.motion.q, toy_seq.T_world_object,
-                                toy_seq.T_world_wrist, opts)
-    assert res.energy_after.sum() <= base.energy_after.sum() * (1 + 1e-3)
+    ours, theirs = [], []
+    for (fingers, joints, pen), seed in [((3, 3, 8.0), 1), ((3, 3, 8.0), 2), ((4, 4, 10.0), 1),
+                                         ((4, 4, 10.0), 2), ((5, 4, 10.0), 1), ((5, 4, 10.0), 2)]:
+        chain, xml = toy_chain(fingers, joints)
+        seq = make_synthetic_sequence(chain, n_frames=60, n_points=1024, penetration_mm=pen, seed=seed,
+                                      urdf_xml=xml)
+        args = (seq.cloud(), seq.motion.q, seq.T_world_object, seq.T_world_wrist)
+        ours.append(Refiner(chain, opts).refine(*args).energy_after.sum())
+        theirs.append(refine_least_squares(chain, *args, options=opts).energy_after.sum())
+    ours, theirs = np.array(ours), np.array(theirs)
+    assert ours.sum() <= theirs.sum()
+    assert np.all(ours <= theirs * 1.01), (ours / theirs - 1) * 100
 
 
 def test_noisy_cloud_with_outliers_still_refines(toy, toy_seq):
