@@ -378,11 +378,12 @@ class Refiner:
             if vmax(np.abs(grad)) < gtol:
                 conv = 1
                 break
+            ngrad = -grad
             while True:  # lines 9-10: solve, try, adapt lambda
-                dq, info = dposv(H + lam * eye, -grad, lower=0, overwrite_a=1, overwrite_b=0)[1:]
+                _, dq, info = dposv(H + lam * eye, ngrad, 0, 1, 0)  # lower=0, overwrite_a=1, overwrite_b=0
                 if info == 0:
                     # GN model decrease -(dq.grad + dq.H.dq / 2), with H dq = -grad - lam dq
-                    predicted = 0.5 * float(lam * (dq @ dq) - dq @ grad)
+                    predicted = 0.5 * float(lam * (dq @ dq) + dq @ ngrad)
                     if predicted <= atol + rtol * e:
                         lam = np.inf  # the model sees no useful step left: converged
                         break
@@ -479,8 +480,8 @@ class Refiner:
                 X = np.array(views)  # (F, 3) hand root frame
             x = X @ RT + tv  # (F, 3) object frame (Algorithm 1, line 5)
             idx = query(x)  # line 6
-            n = N[idx]
-            dl = vsum((x - P[idx]) * n, axis=1).tolist()  # Eq. 11, in length units
+            n = N.take(idx, 0)  # take: a third of the cost of fancy indexing on these sizes
+            dl = vsum((x - P.take(idx, 0)) * n, axis=1).tolist()  # Eq. 11, in length units
             ec = 0.0
             for di in dl:  # Eq. 12-13
                 if di >= 0.0:
