@@ -81,19 +81,13 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "mean_abs_dq_rad": round(float(dq.mean()), 5),
         "mean_iterations": round(float(res.iterations.mean()), 2),
         "mean_rejected_steps": round(float(res.rejected_steps.mean()), 2),
+        "line_search": options.line_search, "reject_converge_factor": options.reject_converge_factor,
         "converged_fraction": round(float(res.converged.mean()), 3),
         "baseline_mean_nfev": round(float(base.nfev.mean()), 2),
         "hand": chain.name, "dof": chain.num_joints, "fingertips": chain.num_tips, "tips": list(chain.tip_frames),
         "points": len(cloud), "init": "warm (previous correction)" if args.warm_start else "q_gen (Algorithm 1)",
-        "nn_backend": _nn_backend(cloud),
+        "nn_backend": cloud.nn_backend_used,
         "frames": args.frames, "penetration_mm_injected": args.penetration_mm,
         "cpu_pinned": args.cpu, "timing": f"best of {args.repeats} runs for both solvers",
     }
 
-
-def _nn_backend(cloud: Any) -> str:
-    try:
-        import open3d  # noqa: F401
-    except ImportError:
-        return "scipy cKDTree"
-    return "open3d KDTreeFlann" if cloud.nn_backend in ("auto", "open3d") else "scipy cKDTree"

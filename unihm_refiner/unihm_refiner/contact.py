@@ -146,6 +146,7 @@ class ObjectCloud:
         self.tree = cKDTree(self.points)
         self.nn_backend = nn_backend
         self._query: Callable[[np.ndarray], np.ndarray] | None = None
+        self.nn_backend_used: str | None = None  # set when the query function is built
 
     def nearest_index_fn(self) -> Callable[[np.ndarray], np.ndarray]:
         """A function x (F,3) -> (F,) indices of the nearest cloud points (exact, Euclidean).
@@ -173,8 +174,12 @@ class ObjectCloud:
                 def query(x: np.ndarray) -> np.ndarray:
                     return tree_query(x)[1]
             else:
-                query = _open3d_tensor_query(o3d, self.points) or _open3d_flann_query(o3d, self.points)
+                query = _open3d_tensor_query(o3d, self.points)
+                backend = "open3d NearestNeighborSearch (nanoflann)"
+                if query is None:
+                    query, backend = _open3d_flann_query(o3d, self.points), "open3d KDTreeFlann"
             self._query = query
+            self.nn_backend_used = "scipy cKDTree" if backend == "scipy" else backend
         return self._query
 
     def __len__(self) -> int:

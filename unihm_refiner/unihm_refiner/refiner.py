@@ -375,7 +375,7 @@ class Refiner:
                     H[active, :] = 0.0
                     H[:, active] = 0.0
                     H[active, active] = 1.0
-            if vmax(np.abs(grad)) < gtol:
+            if vmax(grad) < gtol and vmax(-grad) < gtol:  # |grad|_inf < gtol, cheapest test first
                 conv = 1
                 break
             ngrad = -grad
@@ -416,10 +416,10 @@ class Refiner:
             lam *= dec
             q, e, state = q_new, e_new, state_new
             if limits:
-                at_bound = bool(((q <= lo) | (q >= hi)).any())
+                at_bound = vmax(lo - q) >= 0.0 or vmax(q - hi) >= 0.0
             if hist is not None:
                 hist.append(e)
-            if drop <= atol + rtol * e or vmax(np.abs(dq)) < stol:
+            if drop <= atol + rtol * e or (vmax(dq) < stol and vmax(-dq) < stol):
                 conv = 1
                 break
         return q, e, (it, acc, rej, conv), None if hist is None else np.asarray(hist)

@@ -46,8 +46,17 @@ def test_nearest_neighbour_backends_agree():
     pts, normals = sphere_cloud(2048, 0.05, noise_m=0.0005)
     x = np.random.default_rng(1).normal(0, 0.04, (5000, 3))
     a = ObjectCloud(pts, normals, nn_backend="scipy").nearest_index_fn()(x)
-    b = ObjectCloud(pts, normals, nn_backend="open3d").nearest_index_fn()(x)
+    cloud = ObjectCloud(pts, normals, nn_backend="open3d")
+    b = cloud.nearest_index_fn()(x)
     assert np.array_equal(a, b)
+    assert "open3d" in cloud.nn_backend_used
+    import open3d as o3d
+
+    from unihm_refiner.contact import _open3d_flann_query, _open3d_tensor_query
+
+    tensor_query = _open3d_tensor_query(o3d, pts)  # batched (tensor API) and per-point fallback
+    assert tensor_query is not None and np.array_equal(tensor_query(x[:5]), a[:5])
+    assert np.array_equal(_open3d_flann_query(o3d, pts)(x), a)
 
 
 def test_warm_start_same_energy_fewer_iterations(toy, toy_seq):
