@@ -135,6 +135,7 @@ def test_make_camera_bag_feeds_the_bag_camera_backend(tmp_path):
         assert np.array_equal(np.isnan(f.depth_m), np.isnan(ref.depth_m))
         assert np.allclose(f.depth_m[~np.isnan(f.depth_m)], ref.depth_m[~np.isnan(ref.depth_m)])
         assert np.allclose(f.K, cfg.K())
+        np.testing.assert_allclose(f.T_world_camera, ref.T_world_camera, atol=1e-9)  # from the bag's pose topic
     assert frames[1].stamp_s - frames[0].stamp_s == pytest.approx(0.2)
     # the pose message carries T_world_camera
     from rosbags.highlevel import AnyReader

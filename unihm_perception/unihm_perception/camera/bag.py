@@ -1,7 +1,9 @@
 """Playback of RGB-D frames from a ROS 2 bag (mcap or sqlite3) with `rosbags`, no rclpy.
 
 Expected topics: sensor_msgs/Image rgb8 (colour), sensor_msgs/Image 32FC1 (depth in metres, registered
-to the colour image), sensor_msgs/CameraInfo. Colour and depth are paired by header stamp.
+to the colour image), sensor_msgs/CameraInfo. Colour and depth are paired by header stamp. The camera pose
+comes from the bag's geometry_msgs/PoseStamped camera-pose topic when it has one (what `unihm bag record` and
+`unihm bag make-camera` write), else from the `T_world_camera` option.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class BagCameraConfig:
     rgb_topic: str = "/camera/color/image_raw"
     depth_topic: str = "/camera/depth/image_raw"
     info_topic: str = "/camera/color/camera_info"
+    pose_topic: str = "/camera/pose"  # geometry_msgs/PoseStamped T_world_camera; used when the bag has it
     max_stamp_gap_s: float = 0.02  # colour/depth pairing tolerance
     loop: bool = False
     T_world_camera: tuple[float, ...] = field(default_factory=lambda: tuple(np.eye(4).ravel()))  # 16, row-major
@@ -33,6 +36,17 @@ class BagCameraConfig:
 
 def _stamp(msg) -> float:
     return msg.header.stamp.sec + 1e-9 * msg.header.stamp.nanosec
+
+
+def _pose_matrix(pose) -> np.ndarray:
+    """geometry_msgs/Pose (rosbags dataclass) -> (4,4)."""
+    from scipy.spatial.transform import Rotation
+
+    T = np.eye(4)
+    q = pose.orientation
+    T[:3, :3] = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()
+    T[:3, 3] = [pose.position.x, pose.position.y, pose.position.z]
+    return T
 
 
 def image_to_array(msg) -> np.ndarray:
@@ -61,16 +75,19 @@ def read_bag_frames(config: BagCameraConfig) -> list[RGBDFrame]:
     path = Path(config.path)
     if not path.exists():
         raise InputError(f"bag {str(path)!r} not found")
-    rgb, depth, info = [], [], None
+    rgb, depth, info, poses = [], [], None, []
     with AnyReader([path], default_typestore=get_typestore(Stores.ROS2_KILTED)) as reader:
         topics = {c.topic for c in reader.connections}
         missing = [t for t in (config.rgb_topic, config.depth_topic, config.info_topic) if t not in topics]
         if missing:
             raise InputError(f"bag {path} lacks topics {missing}; it has {sorted(topics)}")
-        conns = [c for c in reader.connections if c.topic in (config.rgb_topic, config.depth_topic, config.info_topic)]
+        wanted = (config.rgb_topic, config.depth_topic, config.info_topic, config.pose_topic)
+        conns = [c for c in reader.connections if c.topic in wanted]
         for conn, _t, raw in reader.messages(connections=conns):
             msg = reader.deserialize(raw, conn.msgtype)
-            if conn.topic == config.info_topic:
+            if conn.topic == config.pose_topic:
+                poses.append((_stamp(msg), _pose_matrix(msg.pose)))
+            elif conn.topic == config.info_topic:
                 info = msg
             elif conn.topic == config.rgb_topic:
                 rgb.append((_stamp(msg), image_to_array(msg)))
@@ -80,12 +97,14 @@ def read_bag_frames(config: BagCameraConfig) -> list[RGBDFrame]:
         raise InputError(f"bag {path} has no complete RGB-D frame (rgb {len(rgb)}, depth {len(depth)}, info "
                          f"{'yes' if info is not None else 'no'})")
     K = np.asarray(info.k, dtype=np.float64).reshape(3, 3)
-    T = np.reshape(config.T_world_camera, (4, 4)).astype(np.float64)
+    T_fixed = np.reshape(config.T_world_camera, (4, 4)).astype(np.float64)
     d_stamps = np.array([s for s, _ in depth])
     frames = []
     for s, img in rgb:
         j = int(np.argmin(np.abs(d_stamps - s)))
         if abs(d_stamps[j] - s) <= config.max_stamp_gap_s:
+            earlier = [T for ps, T in poses if ps <= s + config.max_stamp_gap_s]  # the latest pose up to the frame
+            T = earlier[-1] if earlier else (poses[0][1] if poses else T_fixed)
             frames.append(RGBDFrame(rgb=img, depth_m=depth[j][1], K=K, T_world_camera=T, stamp_s=s,
                                     frame_id=info.header.frame_id or "camera_optical"))
     return frames
