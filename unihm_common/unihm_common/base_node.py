@@ -95,6 +95,29 @@ def make_node(name: str, **kwargs: Any) -> Node:
     return Node(name, **kwargs)
 
 
+def _spin(executor, node, burst: int = 50, window_s: float = 10.0) -> None:
+    """`executor.spin()` that survives one failing callback or message take: the error is logged with its
+    traceback and the node keeps serving (one bad message must not take a stage down). A burst of `burst`
+    errors within `window_s` re-raises, so a node that is really broken exits and is restarted."""
+    import time
+    import traceback
+
+    errors: list[float] = []
+    while rclpy.ok():
+        try:
+            executor.spin_once(timeout_sec=0.5)
+        except (KeyboardInterrupt, ExternalShutdownException, UnihmError):
+            raise
+        except Exception:
+            if not rclpy.ok():
+                return  # shutting down: a take on a destroyed handle, nothing to report
+            now = time.monotonic()
+            errors = [t for t in errors if now - t < window_s] + [now]
+            node.get_logger().error(f"callback failed (node keeps running):\n{traceback.format_exc()}")
+            if len(errors) >= burst:
+                raise
+
+
 def run_node(factory: Callable[[], Node], args: list[str] | None = None, threads: int = 1) -> int:
     """rclpy.init, build the node, spin until SIGINT/SIGTERM, shut down. Returns the exit code.
 
@@ -121,7 +144,7 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None, threads
         node = factory()
         executor = SingleThreadedExecutor() if threads <= 1 else MultiThreadedExecutor(num_threads=threads)
         executor.add_node(node)
-        executor.spin()
+        _spin(executor, node)
     except (KeyboardInterrupt, ExternalShutdownException):
         code = 0
     except ConfigError as exc:
