@@ -1,6 +1,6 @@
 """The whole manipulation graph across processes (real DDS), started by the supervisor as `unihm bringup --full`.
 
-One graph drives three hands; goals go through the `manipulate` action: 3 hands x 3 instructions reach a result,
+One graph drives three hands, each on a simulated FR3 arm; goals go through the `manipulate` action: 3 hands x 3 instructions reach a result,
 one is executed on the simulated driver, invalid goals fail with a clear message, a node killed mid-goal makes the
 goal fail cleanly and is restarted, and 50 goals in a row keep the graph's memory flat.
 """
@@ -63,7 +63,7 @@ def graph(tmp_path_factory):
     if not set(HANDS) <= set(available_hands()):
         pytest.skip("hand library not present")
     log_dir = tmp_path_factory.mktemp("e2e")
-    specs = manipulation_graph(list(HANDS), use_sim=True, camera={"scene_seed": SCENE_SEED})
+    specs = manipulation_graph(list(HANDS), use_sim=True, arm="fr3", camera={"scene_seed": SCENE_SEED})
     # quick failure on a dead stage: the test kills the policy node mid-goal
     specs = [s if s.name != "manipulation" else dataclasses.replace(s, parameters={
         **s.parameters, "policy_timeout_s": 15.0}) for s in specs]
@@ -122,7 +122,8 @@ def test_three_hands_three_instructions_and_execution(ros, client, graph):
             assert {"perception", "plan", "policy", "refine"} <= set(stages)
             assert [t.stage for t in res.metrics.stage_timings] == ["perception", "plan", "policy", "refine"]
             assert 0.0 <= res.metrics.contact_ratio <= 1.0 and res.metrics.total_ms > 0
-    res, stages = _run(ros, client, INSTRUCTIONS[0], "inspire", execute=True)  # an alias, executed
+    # an alias, executed by the hand on its simulated FR3 (the arm driver would fail the goal if it rejected it)
+    res, stages = _run(ros, client, INSTRUCTIONS[0], "inspire", execute=True)
     assert res.success, res.message
     assert "execute" in stages and res.metrics.stage_timings[-1].stage == "execute"
 
