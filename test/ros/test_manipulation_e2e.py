@@ -1,8 +1,9 @@
 """The whole manipulation graph across processes (real DDS), started by the supervisor as `unihm bringup --full`.
 
-One graph drives three hands, each on a simulated FR3 arm; goals go through the `manipulate` action: 3 hands x 3 instructions reach a result,
-one is executed on the simulated driver, invalid goals fail with a clear message, a node killed mid-goal makes the
-goal fail cleanly and is restarted, and 50 goals in a row keep the graph's memory flat.
+One graph drives three hands, each on a simulated FR3 arm; goals go through the `manipulate` action: 3 hands x 3
+instructions reach a result, one is executed on the simulated hand and arm, invalid goals fail with a clear
+message, a node killed mid-goal makes the goal fail cleanly and is restarted, and 50 goals in a row keep the
+graph's memory flat.
 """
 
 from __future__ import annotations

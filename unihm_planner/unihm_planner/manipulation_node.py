@@ -49,6 +49,7 @@ class Cancelled(Exception):
 
 
 DRIVERS = ("hand_driver", "arm_driver")  # driver node names in a hand's namespace (unihm_common.launch_graph)
+SETTLED_RAD, SETTLE_S = 1e-4, 0.3  # executed = every joint (hand and arm) moved < SETTLED_RAD for SETTLE_S
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class ManipulationNode:
         self.joint_pos: dict[str, dict[str, float]] = {}  # hand -> joint -> latest position (hand and arm drivers)
         self._sleepers: list[tuple[float, Future]] = []
         self.driver_status: dict[tuple[str, str], DriverStatus] = {}  # (hand, driver node) -> latest status
+        self.last_motion: dict[str, float] = {}  # hand -> when any of its joints (hand or arm) last moved
         n.create_timer(0.01, self._wake_sleepers)
         self.server = ActionServer(n, Manipulate, "manipulate", execute_callback=self.execute,
                                    goal_callback=self.on_goal, cancel_callback=lambda _g: CancelResponse.ACCEPT)
@@ -110,7 +112,10 @@ class ManipulationNode:
 
     def _on_joints(self, hand: str):
         def cb(msg: JointState) -> None:
-            self.joint_pos.setdefault(hand, {}).update(zip(msg.name, msg.position))
+            have = self.joint_pos.setdefault(hand, {})
+            if any(abs(have.get(n, np.inf) - q) > SETTLED_RAD for n, q in zip(msg.name, msg.position)):
+                self.last_motion[hand] = time.monotonic()
+            have.update(zip(msg.name, msg.position))
         return cb
 
     def _sleep(self, dt: float) -> Future:
@@ -318,7 +323,8 @@ class ManipulationNode:
 
     async def _execute(self, hand, io, traj, motion, feedback, is_cancelled) -> float:
         """Send the refined trajectory, slowed to the speed limits and after an approach, to the hand's drivers
-        (hand, and arm if any); wait until it has played and the hand holds its last point. A driver that
+        (hand, and arm if any); wait until it has played, the hand holds its last point and every joint has
+        settled. A driver that
         rejects it (e.g. the arm cannot follow the wrist path) fails the stage with the driver's reason."""
         if io["execute"].get_subscription_count() == 0:
             raise StageFailed("execute", f"no driver listens on {hand}/hand_trajectory")
@@ -354,7 +360,8 @@ class ManipulationNode:
             check_rejections()
             feedback("execute", min(1.0, elapsed / max(duration, 1e-3)), f"{elapsed:.1f}/{duration:.1f} s")
             err = tracking_error()
-            return elapsed >= duration and err is not None and err <= self.cfg.execute_tolerance_rad
+            settled = time.monotonic() - self.last_motion.get(hand, 0.0) >= SETTLE_S  # the arm lags the hand
+            return elapsed >= duration and err is not None and err <= self.cfg.execute_tolerance_rad and settled
 
         try:
             await self._wait(done, "execute", duration + self.cfg.execute_timeout_s, is_cancelled)

@@ -7,6 +7,7 @@ translational Jacobians in the hand root frame with one reused `pinocchio.Data`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,9 @@ class KinematicChain:
     tip_frames: tuple[str, ...] = ()
     q_index: np.ndarray | None = None
     name: str = "custom"
+    # linear joint couplings (underactuated hands), joint_names: (coupled, source, ratio, offset) with
+    # q[coupled] = ratio * q[source] + offset; the refiner then optimises the free joints only
+    coupling: tuple[tuple[str, str, float, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.model.nq != self.model.nv:
@@ -53,6 +57,28 @@ class KinematicChain:
         if self.q_index is not None:
             idx = np.asarray(self.q_index, dtype=np.int64)
             object.__setattr__(self, "q_index", None if np.array_equal(idx, np.arange(n)) else idx)
+        coupled = [c[0] for c in self.coupling]
+        for dst, src, _, _ in self.coupling:
+            if dst not in self.joint_names or src not in self.joint_names or src in coupled:
+                raise ConfigError(f"hand {self.name!r}: coupling {dst!r} <- {src!r} needs two known joints and a "
+                                  f"free source")
+        if len(set(coupled)) != len(coupled):
+            raise ConfigError(f"hand {self.name!r}: a joint is coupled twice")
+
+    def coupling_map(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(C (J, A), b (J,), free (A,)): q = C q[free] + b in joint_names order; free = uncoupled joints."""
+        names = list(self.joint_names)
+        coupled = {c[0]: c for c in self.coupling}
+        free = np.array([i for i, n in enumerate(names) if n not in coupled], dtype=np.int64)
+        col = {int(j): a for a, j in enumerate(free)}
+        C, b = np.zeros((len(names), len(free))), np.zeros(len(names))
+        for i, n in enumerate(names):
+            if n in coupled:
+                _, src, ratio, offset = coupled[n]
+                C[i, col[names.index(src)]], b[i] = ratio, offset
+            else:
+                C[i, col[i]] = 1.0
+        return C, b, free
 
     @property
     def num_joints(self) -> int:
@@ -104,9 +130,12 @@ class KinematicChain:
     def from_hand(cls, hand: Any) -> KinematicChain:
         """From a `unihm_common.hands` Hand (`.spec`, `.model`): its joint order, limits and fingertips."""
         spec = hand.spec
-        return cls.from_model(hand.model, tuple(spec.fingertip_frames), tuple(spec.joint_names),
-                              np.asarray(spec.lower_rad, float), np.asarray(spec.upper_rad, float),
-                              name=str(getattr(spec, "name", "hand")))
+        chain = cls.from_model(hand.model, tuple(spec.fingertip_frames), tuple(spec.joint_names),
+                               np.asarray(spec.lower_rad, float), np.asarray(spec.upper_rad, float),
+                               name=str(getattr(spec, "name", "hand")))
+        coupling = tuple((dst, src, float(r), float(o)) for dst, (src, r, o) in
+                         dict(getattr(spec, "coupling", {}) or {}).items())
+        return dataclasses.replace(chain, coupling=coupling) if coupling else chain
 
     @classmethod
     def load(cls, hand_name: str) -> KinematicChain:

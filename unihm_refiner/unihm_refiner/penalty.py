@@ -13,13 +13,19 @@ so f stays C2, convex and finite instead of overflowing. With the refiner's defa
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 EXP_CAP = 30.0  # -k d beyond which the exponential branch is continued by its quadratic expansion
 
 
-def penalty_and_grad(d: np.ndarray, alpha: float = 1.0, k: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """f(d) and f'(d) of Eq. 12, elementwise. d: (...) signed distances (positive outside)."""
+def penalty_and_grad(d: np.ndarray, alpha: float = 1.0, k: float = 1.0,
+                     band: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
+    """f(d) and f'(d) of Eq. 12, elementwise. d: (...) signed distances (positive outside).
+
+    `band` (same unit as d; not in the paper): beyond it outside, f is held at f(band) and f' = 0, so a
+    fingertip far from the object is not pulled onto it (the refiner's `attraction_band_m`)."""
     d = np.asarray(d, dtype=np.float64)
     u = -k * d  # (...) > 0 inside
     uc = np.minimum(u, EXP_CAP)
@@ -29,8 +35,9 @@ def penalty_and_grad(d: np.ndarray, alpha: float = 1.0, k: float = 1.0) -> tuple
     f_in = scale * (e - uc - 1.0 + (e - 1.0) * extra + 0.5 * e * extra * extra)
     g_in = -(alpha / k) * ((e - 1.0) + e * extra)  # d f / d d = -k d f / d u
     inside = d < 0.0
-    f = np.where(inside, f_in, 0.5 * alpha * d * d)
-    g = np.where(inside, g_in, alpha * d)
+    dc = np.minimum(d, band)
+    f = np.where(inside, f_in, 0.5 * alpha * dc * dc)
+    g = np.where(inside, g_in, np.where(d > band, 0.0, alpha * d))
     return f, g
 
 

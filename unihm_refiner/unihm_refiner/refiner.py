@@ -84,6 +84,14 @@ class RefinerOptions:
     # point's tangent plane), and shrinking the step through more rejections gains less than that.
     # 0: only the plain tolerance ends a frame.
     reject_converge_factor: float = 10.0
+    # Not in the paper: fingertips farther than this outside the object feel no contact attraction (f held at
+    # f(band), f' = 0). None = Eq. 12 as written: every tip is pulled to the surface from any distance, which on
+    # generated approach/release frames drags far fingers onto the object (in mm units the pull dominates W_gen).
+    attraction_band_m: float | None = None
+    # Underactuated hands (chain.coupling): optimise the free joints only, coupled ones follow their source
+    # (q = C q_free + b), so the result is a pose the hand can take. False: every joint independently (the
+    # driver would project the result onto the coupling, moving the fingertips).
+    respect_coupling: bool = True
 
     def __post_init__(self) -> None:
         for name in ("lambda_c", "alpha", "k", "length_unit_m", "epsilon"):
@@ -97,12 +105,19 @@ class RefinerOptions:
                 raise ValueError("w_gen must be > 0 (W_gen is positive definite, Eq. 14)")
         if not (0 < self.damping_decrease < 1 < self.damping_increase):
             raise ValueError("need 0 < damping_decrease < 1 < damping_increase")
+        if self.attraction_band_m is not None and not self.attraction_band_m > 0:
+            raise ValueError(f"attraction_band_m must be > 0 or None, got {self.attraction_band_m}")
         if not self.reject_converge_factor >= 0.0:
             raise ValueError(f"reject_converge_factor must be >= 0, got {self.reject_converge_factor}")
         if not self.line_search_max_step >= 1.0:
             raise ValueError(f"line_search_max_step must be >= 1, got {self.line_search_max_step}")
         if self.damping_init < 0 or self.max_iters < 0:
             raise ValueError("damping_init and max_iters must be >= 0")
+
+    @property
+    def band(self) -> float:
+        """attraction_band_m in `length_unit_m` (inf when off)."""
+        return math.inf if self.attraction_band_m is None else self.attraction_band_m / self.length_unit_m
 
     def weight(self, name: str, num_joints: int) -> np.ndarray:
         """The diagonal of W_gen / W_vel / W_acc as a (J,) array."""
@@ -207,7 +222,7 @@ class FrameEnergy:
 
     def residuals(self, q: np.ndarray, corr: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """(F + 3J,) stacked residuals: r_contact (Eq. 13) then sqrt(W) (q - anchor) for the priors."""
-        f, _ = penalty_and_grad(self.distances(q, corr), self.o.alpha, self.o.k)
+        f, _ = penalty_and_grad(self.distances(q, corr), self.o.alpha, self.o.k, self.o.band)
         r_c = np.sqrt(2.0 * self.o.lambda_c * f)
         return np.concatenate([r_c, (self.sqrt_w * (q - self.anchors)).ravel()])
 
@@ -217,7 +232,7 @@ class FrameEnergy:
         x = self.tips_object(q)  # also leaves FK + joint Jacobians in kin.data
         p, n = self.cloud.nearest(x) if corr is None else corr
         d = np.einsum("fc,fc->f", n, x - p) / o.length_unit_m
-        f, fp = penalty_and_grad(d, o.alpha, o.k)
+        f, fp = penalty_and_grad(d, o.alpha, o.k, o.band)
         J_d = np.einsum("fk,fkj->fj", n @ self.R, self.kin.jacobians()) / o.length_unit_m  # (F, J)
         g = np.sqrt(2.0 * o.lambda_c) * fp / (2.0 * np.sqrt(f) + o.epsilon**2)
         prior = np.concatenate([np.diag(s) for s in self.sqrt_w])  # (3J, J)
@@ -240,15 +255,25 @@ class Refiner:
         self._perm = np.arange(J) if chain.q_index is None else chain.q_index  # internal[perm] = external
         self._inv = np.argsort(self._perm)  # external[:, inv] -> internal
         self._kin_int = TipKinematics(chain, pinocchio_order=True)
-        self.w_gen = self.options.weight("w_gen", J)[self._inv]
-        self.w_vel = self.options.weight("w_vel", J)[self._inv]
-        self.w_acc = self.options.weight("w_acc", J)[self._inv]
-        self._lo = chain.lower_rad[self._inv]
-        self._hi = chain.upper_rad[self._inv]
+        # the solver's variables: all joints in model order, or with couplings the free joints only
+        self._C_int = self._b_int = None  # model-order q = C_int z + b_int in the reduced case
+        self._C_ext = self._b_ext = None
+        var = self._inv  # external column of each solver variable
+        if chain.coupling and self.options.respect_coupling:
+            C, b, free = chain.coupling_map()
+            self._C_ext, self._b_ext = C, b
+            self._C_int, self._b_int = np.ascontiguousarray(C[self._inv]), b[self._inv]
+            var = free
+        self._var = var
+        self.w_gen = self.options.weight("w_gen", J)[var]
+        self.w_vel = self.options.weight("w_vel", J)[var]
+        self.w_acc = self.options.weight("w_acc", J)[var]
+        self._lo = chain.lower_rad[var]
+        self._hi = chain.upper_rad[var]
         self._wsum = self.w_gen + self.w_vel + self.w_acc
         self._half_wsum = 0.5 * self._wsum
         self._W_diag = np.diag(self._wsum)
-        self._eye = np.eye(J)
+        self._eye = np.eye(len(var))
         self._model = chain.model
         views = self._kin_int.live_views
         self._tip_views = None if views is None else views[0]
@@ -256,7 +281,8 @@ class Refiner:
         self._J_ang = None if views is None else views[1][3:]
         self._support = self._kin_int.support_mask()  # (F, J), model order
         self._normals_cache: tuple | None = None
-        self._exclusive = self._support * (self._support.sum(axis=0) == 1)  # joints of one tip only
+        support = self._support if self._C_int is None else (self._support @ (self._C_int != 0) > 0).astype(float)
+        self._exclusive = support * (support.sum(axis=0) == 1)  # solver variables that move one tip only
 
     def frame_energy(self, cloud: ObjectCloud, R: np.ndarray, tvec: np.ndarray, q_gen: np.ndarray,
                      q_prev: np.ndarray, q_prev2: np.ndarray) -> FrameEnergy:
@@ -277,10 +303,10 @@ class Refiner:
         lo, hi = self.chain.lower_rad, self.chain.upper_rad
         q_start = np.clip(q_gen, lo, hi) if o.joint_limits else q_gen
         clamped = int(np.count_nonzero(q_start != q_gen))
-        inv = self._inv
-        qg_int, q_start = q_gen[:, inv], q_start[:, inv]  # (T, J) in the model's joint order
+        var = self._var
+        qg_int, q_start = q_gen[:, var], q_start[:, var]  # (T, V) the solver's variables
 
-        out = np.empty_like(q_gen)
+        out = np.empty_like(qg_int)
         stats = np.zeros((n_frames, 4), dtype=np.int64)  # iterations, accepted, rejected, converged
         e_after = np.empty(n_frames)
         hist: list[np.ndarray] | None = [] if o.record_history else None
@@ -299,7 +325,10 @@ class Refiner:
                 hist.append(h)
             q2, q1 = q1, q
         wall = time.perf_counter() - t0
-        out = out[:, self._perm]  # back to joint_names order
+        if self._C_ext is None:
+            out = out[:, self._perm]  # back to joint_names order
+        else:  # free joints -> all joints (couplings applied)
+            out = out @ self._C_ext.T + self._b_ext
 
         ec_before, pen_before, e_before = self._sequence_stats(cloud, R_all, t_all, q_gen, q_gen)
         ec_after, pen_after, _ = self._sequence_stats(cloud, R_all, t_all, out, None)
@@ -324,7 +353,7 @@ class Refiner:
             x = self.kin.fk(q[t]) @ R_all[t].T + t_all[t]
             p, n = cloud.nearest(x)
             d_m = np.einsum("fc,fc->f", n, x - p)
-            f, _ = penalty_and_grad(d_m / o.length_unit_m, o.alpha, o.k)
+            f, _ = penalty_and_grad(d_m / o.length_unit_m, o.alpha, o.k, o.band)
             ec[t] = o.lambda_c * f.sum()
             pen[t] = max(0.0, float(-d_m.min()))
             if energy is not None:
@@ -334,7 +363,8 @@ class Refiner:
 
     def _prior_energy(self, q: np.ndarray, qg: np.ndarray, q1: np.ndarray, q2: np.ndarray) -> float:
         """Eqs. 14-15 with q's in joint_names order."""
-        eg, ev, ea = (q - qg)[self._inv], (q - q1)[self._inv], (q - 2.0 * q1 + q2)[self._inv]
+        v = self._var
+        eg, ev, ea = (q - qg)[v], (q - q1)[v], (q - 2.0 * q1 + q2)[v]
         return 0.5 * float(self.w_gen @ (eg * eg) + self.w_vel @ (ev * ev) + self.w_acc @ (ea * ea))
 
     def _refine_frame(self, cloud: ObjectCloud, R: np.ndarray, tv: np.ndarray, qg: np.ndarray,
@@ -460,8 +490,13 @@ class Refiner:
         mask, J_lin, J_ang = self._support, self._J_lin, self._J_ang
         expm1, sqrt = math.expm1, math.sqrt
 
+        band = o.band
+        f_band = half_alpha * band * band
+
         def f_and_grad(di: float) -> tuple[float, float]:
             if di >= 0.0:
+                if di > band:
+                    return f_band, 0.0
                 return half_alpha * di * di, alpha * di
             u = -kk * di
             if u > EXP_CAP:
@@ -470,12 +505,15 @@ class Refiner:
             em1 = expm1(u)
             return s_in * (em1 - u), -a_in * em1
 
+        Cz, bz = self._C_int, self._b_int
+
         def evaluate(q: np.ndarray) -> tuple[float, tuple]:
+            qm = q if Cz is None else Cz @ q + bz  # the model's configuration
             if views is None:
-                kin.update(q)
+                kin.update(qm)
                 X = kin.positions()
             else:
-                cjj(model, data, q)
+                cjj(model, data, qm)
                 ufp(model, data)
                 X = np.array(views)  # (F, 3) hand root frame
             x = X @ RT + tv  # (F, 3) object frame (Algorithm 1, line 5)
@@ -485,7 +523,7 @@ class Refiner:
             ec = 0.0
             for di in dl:  # Eq. 12-13
                 if di >= 0.0:
-                    ec += half_alpha * di * di
+                    ec += half_alpha * di * di if di <= band else f_band
                 elif -kk * di <= EXP_CAP:
                     u = -kk * di
                     ec += s_in * (expm1(u) - u)
@@ -510,6 +548,8 @@ class Refiner:
                 # m^T J_p = m^T J_lin + (p x m)^T J_ang on the joints that support the tip
                 C = np.einsum("ijk,fj,fk->fi", _LEVI_CIVITA, X, M)
                 J_d = mask * (M @ J_lin + C @ J_ang)  # (F, J) = d d_i / dq (length units per rad)
+            if Cz is not None:
+                J_d = J_d @ Cz  # (F, V): chain rule through the couplings
             J_r = J_d * np.array(g)[:, None]  # (F, J) = d r_contact / dq
             return J_r.T @ np.array(r) + wsum * q - m, J_r.T @ J_r + W_diag, J_d
 
@@ -546,7 +586,7 @@ class Refiner:
                 def slope(s: float, d0: float = d0, ci: float = ci, a: float = a, b: float = b) -> float:
                     x = d0 + s * ci
                     if x >= 0.0:
-                        gc = alpha * x
+                        gc = alpha * x if x <= band else 0.0
                     else:
                         u = -kk * x
                         if u <= EXP_CAP:
