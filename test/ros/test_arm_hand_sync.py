@@ -117,6 +117,20 @@ def test_arm_rejects_a_path_it_cannot_follow_and_says_why(ros):
         assert ros.wait_for(lambda: statuses[-1].commands_rejected >= 1, 20), "no rejection reported"
         why = statuses[-1].last_rejection
         assert "cannot follow the wrist path" in why and "position error" in why, why
+        assert statuses[-1].last_rejection_slowdown == 0.0  # out of reach: slowing down would not help
+        # reachable, but far too fast: rejected with the slow-down that would make it acceptable
+        from unihm_common.hands.arm import load_arm_spec
+        from unihm_common.hands.ik import ArmIk, mount_transform
+
+        ik = ArmIk(load_arm_spec(ARM))
+        q_mid = (ik.arm.lower_rad + ik.arm.upper_rad) / 2
+        q_arm = q_mid + np.outer(np.linspace(0, 1, n), [0.8, 0.5, 0, 0.6, 0, 0.5, 0])
+        wrist = np.stack([ik.flange_pose(q) @ mount_transform(spec.mount_xyz, spec.mount_rpy) for q in q_arm])
+        fast = HandMotion(spec.name, spec.joint_names, 0.05 + np.arange(n) * 0.01, q, T_world_wrist=wrist)
+        before = statuses[-1].commands_rejected
+        pub.publish(conv.hand_trajectory_from_motion(fast, "world", keep_time_offset=True))
+        assert ros.wait_for(lambda: statuses[-1].commands_rejected > before, 20), "no rejection reported"
+        assert "joint speed" in statuses[-1].last_rejection and statuses[-1].last_rejection_slowdown > 1.0
         assert arm_proc.poll() is None  # still serving
     finally:
         arm_proc.terminate()

@@ -82,6 +82,7 @@ class DriverNode:
         n.create_timer(1.0 / cfg.status_rate_hz, self.publish_status)
         self.rejected = 0
         self.last_rejection = ""
+        self.last_rejection_slowdown = 0.0
         self._last_clamps = 0
         self.loop.start()
         device = f"arm {cfg.arm} carrying {self.spec.name}" if cfg.arm else f"hand {self.spec.name}"
@@ -125,9 +126,9 @@ class DriverNode:
             return
         self._follow(list(msg.joint_names), t, q, msg.header.stamp, "joint_trajectory")
 
-    def _reject(self, why: str) -> None:
+    def _reject(self, why: str, slowdown: float = 0.0) -> None:
         self.rejected += 1
-        self.last_rejection = why
+        self.last_rejection, self.last_rejection_slowdown = why, float(slowdown)
         self.log.error(f"rejected {why}")
         self.publish_status()  # tell the commander now, not at the next status tick
 
@@ -147,8 +148,10 @@ class DriverNode:
                                     t_s=t_due if q0 is not None else None)
                 why = res.why_infeasible(self.ik.position_tol_m, self.ik.rotation_tol_rad)
                 if why:
-                    raise InputError(f"the arm cannot follow the wrist path ({why}; "
-                                     f"{res.starts_tried} IK start configurations tried)")
+                    self._reject(f"hand_trajectory: the arm cannot follow the wrist path ({why}; {res.starts_tried} "
+                                 f"IK start configurations tried)",
+                                 slowdown=res.slowdown(self.ik.position_tol_m, self.ik.rotation_tol_rad))
+                    return
                 self._follow(list(self.cmd_names), t_due, res.q, msg.header.stamp, "hand_trajectory")
                 return
         except UnihmError as exc:
@@ -171,7 +174,7 @@ class DriverNode:
                 raise InputError("joint_command holds neither positions nor velocities")
         except UnihmError as exc:
             self.rejected += 1
-            self.last_rejection = f"joint_command: {exc}"
+            self.last_rejection, self.last_rejection_slowdown = f"joint_command: {exc}", 0.0
             self.log.error(f"rejected joint_command: {exc}", throttle_duration_sec=1.0)
 
     # ------------------------------------------------------------------ services
@@ -224,6 +227,7 @@ class DriverNode:
         msg.commands_clamped = st.safety.position_clamps + st.safety.velocity_clamps
         msg.commands_rejected = st.safety.rejected_non_finite + self.rejected
         msg.last_rejection = self.last_rejection
+        msg.last_rejection_slowdown = self.last_rejection_slowdown
         msg.reconnect_attempts = st.reconnects
         self.status_pub.publish(msg)
 

@@ -90,7 +90,6 @@ def run_language_demo(hand: str, instruction: str, out: Path, scene_seed: int = 
                    "arm": arm or None, "scene_seed": scene_seed}
         executed = execution_motion(motion, ManipulationConfig())  # the timing the drivers were given
         metrics.update(_tracking_plot(states, executed, out / "tracking.png"))
-        metrics["execution_s"] = round(float(executed.t_s[-1]), 2)
         if arm:
             metrics.update(_arm_final_error(states, arm, hand, motion.T_world_wrist[-1]))
         r = ManipulationResult(hand=hand, q=motion.q, T_world_wrist=motion.T_world_wrist,

@@ -14,6 +14,7 @@ Requests are stamped once and the stamp travels through every stage (docs/archit
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -44,10 +45,19 @@ class StageFailed(Exception):
         self.stage, self.reason = stage, reason
 
 
+class Rejected(Exception):
+    """A driver refused the trajectory; `slowdown` > 1: it would accept it that many times slower."""
+
+    def __init__(self, driver: str, reason: str, slowdown: float) -> None:
+        super().__init__(reason)
+        self.driver, self.reason, self.slowdown = driver, reason, slowdown
+
+
 class Cancelled(Exception):
     pass
 
 
+MAX_SLOWDOWN_RETRIES = 3  # times a trajectory is resent slower when a driver says how much slower it would take it
 DRIVERS = ("hand_driver", "arm_driver")  # driver node names in a hand's namespace (unihm_common.launch_graph)
 SETTLED_RAD, SETTLE_S = 1e-4, 0.3  # executed = every joint (hand and arm) moved < SETTLED_RAD for SETTLE_S
 
@@ -324,14 +334,27 @@ class ManipulationNode:
     async def _execute(self, hand, io, traj, motion, feedback, is_cancelled) -> float:
         """Send the refined trajectory, slowed to the speed limits and after an approach, to the hand's drivers
         (hand, and arm if any); wait until it has played, the hand holds its last point and every joint has
-        settled. A driver that
-        rejects it (e.g. the arm cannot follow the wrist path) fails the stage with the driver's reason."""
+        settled. A driver that rejects it fails the stage with the driver's reason, unless it says how much
+        slower it would accept it (the arm's joint speeds): then the whole timing is stretched and resent."""
         if io["execute"].get_subscription_count() == 0:
             raise StageFailed("execute", f"no driver listens on {hand}/hand_trajectory")
         try:
             timed = execution_motion(motion, self.cfg)
         except UnihmError as exc:
             raise StageFailed("execute", str(exc)) from None
+        for attempt in range(MAX_SLOWDOWN_RETRIES + 1):
+            try:
+                return await self._play(hand, io, traj, motion, timed, feedback, is_cancelled)
+            except Rejected as exc:
+                if not exc.slowdown > 1.0 or attempt == MAX_SLOWDOWN_RETRIES:
+                    raise StageFailed("execute", exc.reason) from None
+                factor = 1.1 * exc.slowdown
+                timed = dataclasses.replace(timed, t_s=timed.t_s * factor)  # the approach too
+                self.log.warning(f"{exc.reason}; resending {factor:.2f}x slower")
+                feedback("execute", 0.0, f"{exc.driver} needs {exc.slowdown:.2f}x slower: resending")
+        raise AssertionError("unreachable")
+
+    async def _play(self, hand, io, traj, motion, timed, feedback, is_cancelled) -> float:
         msg = conv.hand_trajectory_from_motion(timed, traj.header.frame_id or self.cfg.world_frame,
                                                keep_time_offset=True)
         msg.header.stamp = self.node.get_clock().now().to_msg()  # the drivers start (approach) now
@@ -352,8 +375,9 @@ class ManipulationNode:
         def check_rejections() -> None:
             for driver, count in self._rejections(hand).items():
                 if count > rejected_before.get(driver, 0):
-                    why = self.driver_status[(hand, driver)].last_rejection or "see its log"
-                    raise StageFailed("execute", f"{hand}/{driver} rejected the trajectory: {why}")
+                    st = self.driver_status[(hand, driver)]
+                    raise Rejected(driver, f"{hand}/{driver} rejected the trajectory: "
+                                           f"{st.last_rejection or 'see its log'}", float(st.last_rejection_slowdown))
 
         def done() -> bool:
             elapsed = time.monotonic() - t0
@@ -366,9 +390,7 @@ class ManipulationNode:
         try:
             await self._wait(done, "execute", duration + self.cfg.execute_timeout_s, is_cancelled)
             check_rejections()
-        except StageFailed as exc:
-            if "rejected the trajectory" in str(exc):
-                raise
+        except StageFailed:
             err = tracking_error()
             why = "no joint_states from the driver" if err is None else \
                 f"final tracking error {err:.3f} rad > {self.cfg.execute_tolerance_rad} rad"

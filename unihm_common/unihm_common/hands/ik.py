@@ -39,6 +39,13 @@ class IkResult:
         return (self.max_position_error_m <= position_tol_m and self.max_rotation_error_rad <= rotation_tol_rad
                 and self.max_velocity_ratio <= 1.0)
 
+    def slowdown(self, position_tol_m: float, rotation_tol_rad: float) -> float:
+        """How much slower the timed path must run to become feasible (> 1), or 0 when slowing cannot help
+        (a pose is out of reach) or is not needed."""
+        if self.max_position_error_m > position_tol_m or self.max_rotation_error_rad > rotation_tol_rad:
+            return 0.0
+        return self.max_velocity_ratio if self.max_velocity_ratio > 1.0 else 0.0
+
     def why_infeasible(self, position_tol_m: float, rotation_tol_rad: float) -> str:
         """'' when feasible, else what fails, in words an operator can act on."""
         why = []
@@ -88,7 +95,8 @@ class ArmIk:
 
         The branch through `q_init` is kept when it reaches every waypoint within the tolerances; otherwise up
         to `restarts` further start configurations (joint mid-range, then seeded random ones: deterministic)
-        are tried in turn until one is feasible; if none is, the one with the lowest worst error is returned."""
+        are tried in turn until one is feasible; if none is, the branch that reaches every pose and needs the least
+        slow-down (`max_velocity_ratio`), else the one with the lowest worst pose error, is returned."""
         targets = np.asarray(T_base_flange, dtype=np.float64)
         if targets.ndim == 2:
             targets = targets[None]
@@ -115,7 +123,12 @@ class ArmIk:
                                max_velocity_ratio=self.velocity_ratio(res.q, times, q_init))
             ok = res.feasible(self.position_tol_m, self.rotation_tol_rad)
             travel = float(np.abs(res.q[0] - q_init).sum() + np.abs(np.diff(res.q, axis=0)).sum())
-            key = (not ok, 0.0 if ok else res.max_position_error_m + 0.1 * res.max_rotation_error_rad, travel)
+            pose_ok = res.max_position_error_m <= self.position_tol_m and \
+                res.max_rotation_error_rad <= self.rotation_tol_rad
+            # feasible first; then pose-feasible branches by the slow-down they need; then the smallest pose error
+            miss = 0.0 if ok else (res.max_velocity_ratio if pose_ok else
+                                   res.max_position_error_m + 0.1 * res.max_rotation_error_rad)
+            key = (not ok, not pose_ok, miss, travel)
             if best_key is None or key < best_key:
                 best, best_key = res, key
             if ok:
