@@ -72,6 +72,8 @@ def run_language_demo(hand: str, instruction: str, out: Path, scene_seed: int = 
             fb = m.feedback
             if fb.stage != last["stage"]:
                 last["stage"] = fb.stage
+                if fb.stage == "execute":
+                    last["t_execute"] = time.monotonic()  # the trajectory goes to the drivers now
                 log(f"[demo]   {fb.stage:<10} {100 * fb.progress:5.1f} %  {fb.detail}")
 
         send = client.send_goal_async(goal, feedback_callback=on_fb)
@@ -89,7 +91,7 @@ def run_language_demo(hand: str, instruction: str, out: Path, scene_seed: int = 
                    "mean_jerk_rad_s3": m.mean_jerk_rad_s3, "total_ms": m.total_ms, "tokens": list(result.tokens.tokens),
                    "arm": arm or None, "scene_seed": scene_seed}
         executed = execution_motion(motion, ManipulationConfig())  # the timing the drivers were given
-        metrics.update(_tracking_plot(states, executed, out / "tracking.png"))
+        metrics.update(_tracking_plot(states, executed, last.get("t_execute"), out / "tracking.png"))
         if arm:
             metrics.update(_arm_final_error(states, arm, hand, motion.T_world_wrist[-1]))
         r = ManipulationResult(hand=hand, q=motion.q, T_world_wrist=motion.T_world_wrist,
@@ -116,8 +118,8 @@ def _wait(future, timeout_s: float):
     return future.result()
 
 
-def _tracking_plot(states, executed, path: Path) -> dict:
-    """Commanded (the execution timing, approach from the first measured sample) vs measured hand joints."""
+def _tracking_plot(states, executed, t_execute: float | None, path: Path) -> dict:
+    """Commanded (the execution timing) vs measured hand joints, from when the execute stage began."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -130,7 +132,7 @@ def _tracking_plot(states, executed, path: Path) -> dict:
     if not rows or not names:
         return {"tracking_samples": 0}
     t = np.array([r[0] for r in rows])
-    t = t - t[-1] + executed.t_s[-1] + 0.5  # the last samples come ~0.5 s after the end (hold check)
+    t = t - (t_execute if t_execute is not None else t[-1] - executed.t_s[-1])
     keep = t >= -0.5
     fig, ax = plt.subplots(figsize=(7, 3.2))
     for i, n in enumerate(names):
