@@ -74,6 +74,11 @@ class TrainConfig:
     num_workers: int = 0  # DataLoader worker processes
     save_every: int = 10  # write checkpoint + resume state every N epochs (and at each stage end)
     progress: bool = True  # tqdm progress bars (stderr, rank 0 only)
+    # training-time augmentation (ours; all off by default = the chunks are cut once, as before). When any is
+    # on, the chunks are re-cut every epoch (same count and start grid as chunk_stride), seeded by seed + epoch:
+    augment_offsets: bool = False  # shift every chunk start by a random 0..chunk_stride-1 frames
+    augment_speed: float = 1.0  # time warp: resample each chunk at a speed log-uniform in [1/s, s]; 1 = off
+    augment_noise: float = 0.0  # additive Gaussian joint noise, std in units of each joint's std; 0 = off
 
     def __post_init__(self) -> None:
         positive = ("chunk_len", "chunk_stride", "batch_size", "refresh_buffer", "kmeans_iters", "save_every")
@@ -91,8 +96,17 @@ class TrainConfig:
             raise ValueError(f"cold_threshold must be >= 0, got {self.cold_threshold}")
         if not 0.0 < self.refresh_stop_frac <= 1.0:
             raise ValueError(f"refresh_stop_frac must be in (0, 1], got {self.refresh_stop_frac}")
+        if self.augment_speed < 1.0:
+            raise ValueError(f"augment_speed must be >= 1 (1 = no time warp), got {self.augment_speed}")
+        if self.augment_noise < 0:
+            raise ValueError(f"augment_noise must be >= 0, got {self.augment_noise}")
         if self.reference_hand in self.hands:
             raise ValueError(f"hands must not repeat the reference hand {self.reference_hand!r}")
+
+    @property
+    def augments(self) -> bool:
+        """Whether any training-time augmentation is on."""
+        return self.augment_offsets or self.augment_speed > 1.0 or self.augment_noise > 0
 
     def refresh_at(self, epoch: int, total_epochs: int) -> bool:
         """Whether cold codes are refreshed after 1-based `epoch` of a stage of `total_epochs`."""

@@ -214,3 +214,51 @@ def make_paired_chunks(ref: Sequences, new: Sequences, J_ref: int, J_new: int, c
     if not xs_ref:
         raise InputError("no retargeted pairs: the reference and new hand share no sequence id")
     return torch.from_numpy(np.stack(xs_ref)), torch.from_numpy(np.stack(xs_new))
+
+
+def augmented_chunks(groups: Sequence[Sequence[np.ndarray]], chunk_len: int, stride: int, rng: np.random.Generator,
+                     offsets: bool = False, speed: float = 1.0, noise: float = 0.0,
+                     noise_scale: Sequence[np.ndarray | float] | None = None) -> tuple[torch.Tensor, ...]:
+    """Training chunks re-cut with random augmentation -> one (N, chunk_len, J_i) float32 tensor per array.
+
+    `groups`: per sequence, a tuple of time-aligned (T, J_i) arrays (one per hand: the reference stage passes
+    1-tuples, paired stages (x_ref, x_new)); every array of a group gets the same offsets and speeds, so pairs
+    stay aligned. The chunk count and start grid are those of `make_chunks` (`chunk_starts`), and with
+    everything off the result equals `make_chunks` / `make_paired_chunks` exactly. Per chunk:
+    - `offsets`: the start moves by a random integer in [0, stride) (clamped so the chunk stays inside);
+    - `speed` > 1: the chunk samples the sequence at a rate log-uniform in [1/speed, speed] frames per frame
+      (linear interpolation), i.e. the motion played 0.8-1.25x as fast for speed 1.25;
+    - `noise` > 0: adds N(0, (noise * scale_j)^2) per value, scale = `noise_scale[i]` (per joint, e.g. the
+      hand's normalisation std; default 1).
+    Past the last frame the last pose is held (as `pad_to`).
+    """
+    if not groups:
+        raise InputError("no training sequences")
+    n_arr = len(groups[0])
+    outs: list[list[np.ndarray]] = [[] for _ in range(n_arr)]
+    log_s = float(np.log(speed)) if speed > 1.0 else 0.0
+    base_t = np.arange(chunk_len, dtype=np.float64)
+    for group in groups:
+        T = group[0].shape[0]
+        starts = np.asarray(chunk_starts(T, chunk_len, stride), dtype=np.float64)
+        n = len(starts)
+        rates = np.exp(rng.uniform(-log_s, log_s, n)) if log_s > 0 else np.ones(n)
+        if offsets:
+            starts = starts + rng.integers(0, stride, n)
+        span = (chunk_len - 1) * rates
+        starts = np.clip(starts, 0.0, np.maximum(0.0, (T - 1) - span))
+        pos = np.clip(starts[:, None] + base_t[None, :] * rates[:, None], 0.0, T - 1)  # (n, L)
+        i0 = np.floor(pos).astype(np.int64)
+        i1 = np.minimum(i0 + 1, T - 1)
+        w = (pos - i0)[..., None].astype(np.float32)
+        for k, arr in enumerate(group):
+            arr = np.asarray(arr, dtype=np.float32)
+            outs[k].append(arr[i0] * (1 - w) + arr[i1] * w if log_s > 0 else arr[i0])
+    result = []
+    for k in range(n_arr):
+        x = np.concatenate(outs[k]).astype(np.float32)
+        if noise > 0:
+            scale = np.asarray(1.0 if noise_scale is None else noise_scale[k], dtype=np.float32)
+            x = x + (rng.standard_normal(x.shape) * noise * scale).astype(np.float32)
+        result.append(torch.from_numpy(np.ascontiguousarray(x)))
+    return tuple(result)

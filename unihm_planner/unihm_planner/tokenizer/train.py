@@ -33,7 +33,7 @@ from unihm_common.config import from_dict
 from unihm_common.errors import ConfigError, InputError
 from unihm_planner.tokenizer.checkpoint import load_pretrained, save_pretrained
 from unihm_planner.tokenizer.config import RunConfig, TrainConfig, tokenizer_config_from_dict
-from unihm_planner.tokenizer.data import TrajectorySource, make_chunks, make_paired_chunks
+from unihm_planner.tokenizer.data import TrajectorySource, augmented_chunks, make_chunks, make_paired_chunks
 from unihm_planner.tokenizer.distributed import DistEnv, all_reduce_sum, barrier, broadcast_, setup_distributed
 from unihm_planner.tokenizer.model import HandTokenizer, stats_from_data
 from unihm_planner.tokenizer.quantizer import code_usage, perplexity
@@ -162,8 +162,12 @@ def _val_mae(model: HandTokenizer, hand: str, x: torch.Tensor | None, device: to
 
 def _run_stage(name: str, model: HandTokenizer, stage: nn.Module, trainable: list[nn.Module],
                tensors: tuple[torch.Tensor, ...], epochs: int, cfg: RunConfig, env: DistEnv, out_dir: Path,
-               state: TrainState, hand: str, val: torch.Tensor | None, refresh: bool) -> None:
-    """Train the `trainable` modules of `model` through `stage` for `epochs`, with logging and saving."""
+               state: TrainState, hand: str, val: torch.Tensor | None, refresh: bool,
+               resample: Callable[[int], tuple[torch.Tensor, ...]] | None = None) -> None:
+    """Train the `trainable` modules of `model` through `stage` for `epochs`, with logging and saving.
+
+    `resample(epoch)`, when given, re-cuts the training tensors every epoch (augmentation; same count).
+    """
     if name in state.completed:
         return
     tc, K, log = cfg.train, model.config.codebook_size, _log(env)
@@ -191,6 +195,9 @@ def _run_stage(name: str, model: HandTokenizer, stage: nn.Module, trainable: lis
     model.train()
     for epoch in bar:
         sampler.set_epoch(epoch)
+        if resample is not None:
+            loader = DataLoader(TensorDataset(*resample(epoch)), batch_size=tc.batch_size, sampler=sampler,
+                                num_workers=tc.num_workers)
         counts = torch.zeros(K, dtype=torch.long, device=env.device)
         sums: dict[str, float] = {}
         n_batches = 0
@@ -239,6 +246,23 @@ def _run_stage(name: str, model: HandTokenizer, stage: nn.Module, trainable: lis
     model.requires_grad_(False)
     _save(model, out_dir, state, cfg, env)
     model.eval()
+
+
+def _augmenter(tc: TrainConfig, name: str, groups: list[tuple[np.ndarray, ...]],
+               scales: list[np.ndarray]) -> Callable[[int], tuple[torch.Tensor, ...]] | None:
+    """Per-epoch augmented re-cut of the training chunks (`augmented_chunks`), or None when it is off.
+
+    Seeded by (seed, stage name, epoch): every process cuts the same chunks and resuming repeats them.
+    """
+    if not tc.augments:
+        return None
+
+    def resample(epoch: int) -> tuple[torch.Tensor, ...]:
+        rng = np.random.default_rng([tc.seed, zlib.crc32(name.encode()), epoch])
+        return augmented_chunks(groups, tc.chunk_len, tc.chunk_stride, rng, offsets=tc.augment_offsets,
+                                speed=tc.augment_speed, noise=tc.augment_noise, noise_scale=scales)
+
+    return resample
 
 
 def _load_state(out_dir: Path, resume: bool) -> TrainState:
@@ -294,8 +318,11 @@ def train_reference(source: TrajectorySource, cfg: RunConfig, out_dir: str | Pat
         _kmeans_init(model, ref, chunks, tc, env)
     stage = ReferenceStage(model, ref)
     trainable = [model.encoders[ref], model.decoders[ref], model.quantizer]
-    _run_stage(f"reference:{ref}", model, stage, trainable, (chunks,), tc.reference_epochs, cfg, env, out_dir,
-               state, ref, _val_chunks(source, ref, J, cfg), refresh=True)
+    name = f"reference:{ref}"
+    resample = _augmenter(tc, name, [(np.asarray(x, dtype=np.float32),) for x in train.values()],
+                          [model.norms[ref].std.cpu().numpy()])
+    _run_stage(name, model, stage, trainable, (chunks,), tc.reference_epochs, cfg, env, out_dir,
+               state, ref, _val_chunks(source, ref, J, cfg), refresh=True, resample=resample)
     barrier(env)
     return model
 
@@ -351,8 +378,12 @@ def add_hand(source: TrajectorySource, hand: str, checkpoint: str | Path, out_di
         (f"finetune:{hand}", tc.finetune_epochs, [enc, dec], False),
     ):
         stage = AddHandStage(model, hand, ref, tc.lambda_distill, distill_only)
+        pairs = [(np.asarray(train_ref[sid], dtype=np.float32), np.asarray(train_new[sid], dtype=np.float32))
+                 for sid in sorted(set(train_ref) & set(train_new))]
+        resample = _augmenter(tc, name, pairs, [model.norms[ref].std.cpu().numpy(),
+                                                model.norms[hand].std.cpu().numpy()])
         _run_stage(name, model, stage, trainable, (x_ref, x_new), epochs, cfg, env, out_dir, state, hand, val,
-                   refresh=False)
+                   refresh=False, resample=resample)
     barrier(env)
     return model
 
