@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pytest
+from geometry_msgs.msg import PoseStamped
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 
@@ -51,6 +52,8 @@ def test_wrist_to_arm_fingers_to_hand_synchronised_by_stamp(ros):
     try:
         qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
         ros.node.create_subscription(JointState, "joint_states", on_state, qos)
+        wrist_seen: list = []
+        ros.node.create_subscription(PoseStamped, "arm_driver/wrist_pose", wrist_seen.append, qos)
         pub = ros.node.create_publisher(HandTrajectory, "hand_trajectory", qos)
         assert ros.wait_for(lambda: rec["arm"] and rec["hand"] and pub.get_subscription_count() >= 2, 60), (
             arm_proc.stderr.read() if arm_proc.poll() is not None else "drivers did not come up")
@@ -85,6 +88,9 @@ def test_wrist_to_arm_fingers_to_hand_synchronised_by_stamp(ros):
         final_arm = arm_rec[-1][2]
         reached = ik.flange_pose(final_arm) @ T_flange_wrist
         assert np.linalg.norm(reached[:3, 3] - wrist[-1][:3, 3]) < 0.005, "arm did not bring the wrist to its goal"
+        # the arm driver says where the wrist is (what the policy starts from): FK of its measured joints
+        assert wrist_seen and wrist_seen[-1].header.frame_id == "world"
+        np.testing.assert_allclose(conv.pose_to_matrix(wrist_seen[-1].pose), reached, atol=1e-3)
         names, q_final = hand_rec[-1][1], hand_rec[-1][2]
         np.testing.assert_allclose(q_final[[names.index(n) for n in spec.joint_names]], q_hand[-1], atol=0.02)
     finally:

@@ -49,7 +49,7 @@ def checkpoints(tmp_path_factory):
     mcfg = PolicyConfig(hidden_size=32, num_layers=1, num_heads=2, num_kv_heads=1, head_dim=16, intermediate_size=64,
                         max_position_embeddings=128, codebook_size=32, max_motion_tokens=16, pointnet_dims=(16,),
                         num_object_tokens=1, num_trajectory_tokens=2, trajectory_hidden=16, init_pose_dim=8,
-                        min_cloud_points=16)
+                        min_cloud_points=16, init_wrist=True)
     train_policy(PolicyTrainConfig(epochs=2, batch_size=4, num_points=32, trajectory_frames=4), mcfg, samples,
                  root / "policy", tokenizer=tok, progress=False)
     tok.save_pretrained(root / "tokenizer")
@@ -79,8 +79,10 @@ def test_policy_node_serves_goals_and_rejects_bad_ones(ros, checkpoints):
         T_obj[:, 2, 3] = np.linspace(0.05, 0.15, 22)
         cloud = np.random.default_rng(1).normal(size=(200, 3)) * 0.03 + [0.3, 0.0, 0.05]
 
-        def run(instruction, hand, points=cloud):
+        def run(instruction, hand, points=cloud, wrist=None):
             goal = GenerateMotion.Goal(instruction=instruction, hand=hand, seed=0)
+            if wrist is not None:
+                goal.initial_wrist, goal.initial_wrist_known = conv.matrix_to_pose(wrist), True
             goal.object_cloud = conv.pointcloud2_from_arrays(points, frame_id="world")
             goal.target_path = conv.path_from_transforms(T_obj, np.arange(22) / 30.0, "world")
             feedback = []
@@ -109,6 +111,14 @@ def test_policy_node_serves_goals_and_rejects_bad_ones(ros, checkpoints):
         assert proc.poll() is None  # still serving
         again, _ = run("lift the mug", "shadow_right")
         assert again.success and len(again.trajectory.points[0].positions) == 24
+        # where the hand starts (an arm's wrist pose) reaches the policy and changes its wrist path
+        start = np.eye(4)
+        start[:3, 3] = [0.1, -0.3, 0.4]
+        placed, _ = run("lift the mug", "shadow_right", wrist=start)
+        assert placed.success, placed.message
+        a = np.array([[p.position.x, p.position.y, p.position.z] for p in again.trajectory.wrist_poses])
+        b = np.array([[p.position.x, p.position.y, p.position.z] for p in placed.trajectory.wrist_poses])
+        assert np.abs(a - b).max() > 1e-4
     finally:
         proc.terminate()
         proc.wait(timeout=10)

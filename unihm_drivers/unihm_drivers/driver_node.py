@@ -9,7 +9,9 @@ Topics (relative, so a namespace applies):
   pub `joint_states` (sensor_msgs/JointState): every joint of the hand (coupled ones included).
 With `arm:=fr3` the same node drives the arm carrying the hand: `hand_trajectory` wrist poses go
 through IK (flange = base^-1 * wrist * mount^-1) to an arm joint trajectory that starts at the same
-header stamp as the hand's, so arm and hand stay synchronised by time stamps.
+header stamp as the hand's, so arm and hand stay synchronised by time stamps; it also publishes
+`~/wrist_pose` (geometry_msgs/PoseStamped in `world`, where base_xyz/base_rpy place the arm): the hand's root
+from the measured arm joints (base * FK * mount), with every state message.
   pub `~/status` (unihm_msgs/DriverStatus).
 Services: `~/stop` (hold position), `~/estop` (latch; hold until enabled), `~/enable` (SetEnabled).
 The safety logic (clamping, NaN rejection, watchdog, fault/reconnect) lives in `ControlLoop`.
@@ -21,6 +23,7 @@ import dataclasses
 import time
 
 import numpy as np
+from geometry_msgs.msg import PoseStamped
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 from std_srvs.srv import Trigger
@@ -72,6 +75,8 @@ class DriverNode:
         n = self.node
         self.state_pub = n.create_publisher(JointState, "joint_states", qos)
         self.status_pub = n.create_publisher(DriverStatus, "~/status", 10)
+        # arm mode: where the hand's root (wrist) is, from the arm's measured joints (the policy starts there)
+        self.wrist_pub = n.create_publisher(PoseStamped, "~/wrist_pose", 10) if self.ik is not None else None
         n.create_subscription(JointTrajectoryMsg, "joint_trajectory", self.on_trajectory, qos)
         n.create_subscription(HandTrajectory, "hand_trajectory", self.on_hand_trajectory, qos)
         n.create_subscription(JointState, "joint_command", self.on_command, qos)
@@ -207,8 +212,11 @@ class DriverNode:
         if sample is None:
             return
         q_state = sample.positions if self.ik is not None else self.spec.actuated_to_full(sample.positions)
-        self.state_pub.publish(conv.joint_state_from_arrays(
-            self.state_names, q_state, stamp_s=self.node.get_clock().now().nanoseconds * 1e-9))
+        now_s = self.node.get_clock().now().nanoseconds * 1e-9
+        self.state_pub.publish(conv.joint_state_from_arrays(self.state_names, q_state, stamp_s=now_s))
+        if self.wrist_pub is not None:
+            T_world_wrist = self.T_world_base @ self.ik.flange_pose(sample.positions) @ self.T_flange_wrist
+            self.wrist_pub.publish(conv.pose_stamped_from_matrix(T_world_wrist, "world", now_s))  # base_xyz: world
         clamps = self.loop.stats.safety.position_clamps + self.loop.stats.safety.velocity_clamps
         if clamps > self._last_clamps:
             self.log.warning(f"{clamps - self._last_clamps} commands clamped to the limits "

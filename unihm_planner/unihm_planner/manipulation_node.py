@@ -3,7 +3,9 @@
 action `manipulate` (unihm_msgs/action/Manipulate): request -> perception (srv `segment_object`) -> plan (srv
     `plan_target`) -> policy (action `generate_motion`) -> refine (pub `<hand>/hand_trajectory_generated`, sub
     `<hand>/hand_trajectory_refined`) -> execute (pub `<hand>/hand_trajectory`, retimed to the speed limits
-    after an approach; sub `<hand>/joint_states`, `<hand>/{hand,arm}_driver/status` for rejections).
+    after an approach; sub `<hand>/joint_states`, `<hand>/{hand,arm}_driver/status` for rejections). The
+    policy goal carries the hand's joints and, when an arm carries the hand, its wrist pose
+    (`<hand>/arm_driver/wrist_pose`, used when younger than WRIST_FRESH_S): the policy starts from there.
     Feedback per stage; cancel at any stage (cancels the policy goal too); every stage has a time limit, and a
     failing stage aborts the goal with the stage's name and reason.
 sub `manipulation_request` (unihm_msgs/ManipulationRequest): the same pipeline for tools that can only publish
@@ -20,6 +22,7 @@ import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
+from geometry_msgs.msg import Pose, PoseStamped
 from rclpy.action import ActionClient, ActionServer, CancelResponse, GoalResponse
 from rclpy.task import Future
 from sensor_msgs.msg import JointState
@@ -58,6 +61,7 @@ class Cancelled(Exception):
 
 
 MAX_SLOWDOWN_RETRIES = 3  # times a trajectory is resent slower when a driver says how much slower it would take it
+WRIST_FRESH_S = 1.0  # an arm's wrist pose older than this is not used as the policy's start
 DRIVERS = ("hand_driver", "arm_driver")  # driver node names in a hand's namespace (unihm_common.launch_graph)
 SETTLED_RAD, SETTLE_S = 1e-4, 0.3  # executed = every joint (hand and arm) moved < SETTLED_RAD for SETTLE_S
 
@@ -84,6 +88,7 @@ class ManipulationNode:
         self._sleepers: list[tuple[float, Future]] = []
         self.driver_status: dict[tuple[str, str], DriverStatus] = {}  # (hand, driver node) -> latest status
         self.last_motion: dict[str, float] = {}  # hand -> when any of its joints (hand or arm) last moved
+        self.wrist_pose: dict[str, tuple[float, Pose]] = {}  # hand -> (monotonic receipt, world pose from the arm)
         n.create_timer(0.01, self._wake_sleepers)
         self.server = ActionServer(n, Manipulate, "manipulate", execute_callback=self.execute,
                                    goal_callback=self.on_goal, cancel_callback=lambda _g: CancelResponse.ACCEPT)
@@ -102,8 +107,15 @@ class ManipulationNode:
             n.create_subscription(JointState, f"{hand}/joint_states", self._on_joints(hand), 10)
             for driver in DRIVERS:
                 n.create_subscription(DriverStatus, f"{hand}/{driver}/status", self._on_status(hand, driver), 10)
+            n.create_subscription(PoseStamped, f"{hand}/arm_driver/wrist_pose", self._on_wrist(hand), 10)
             self.per_hand[hand] = io
         return self.per_hand[hand]
+
+    def _on_wrist(self, hand: str):
+        def cb(msg: PoseStamped) -> None:
+            self.wrist_pose[hand] = (time.monotonic(), msg.pose)
+
+        return cb
 
     def _on_refined(self, hand: str):
         def cb(msg: HandTrajectory) -> None:
@@ -309,6 +321,9 @@ class ManipulationNode:
         joints = self.joint_pos.get(req.hand)
         if joints:
             goal.initial_positions = _hand_positions(req.hand, joints)
+        seen, pose = self.wrist_pose.get(req.hand, (-1e9, None))
+        if pose is not None and time.monotonic() - seen < WRIST_FRESH_S:  # the arm says where the hand starts
+            goal.initial_wrist, goal.initial_wrist_known = pose, True
 
         def on_fb(msg):
             fb = msg.feedback

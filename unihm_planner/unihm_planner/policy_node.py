@@ -86,8 +86,9 @@ class PolicyNode:
             if goal_handle is not None:
                 goal_handle.publish_feedback(GenerateMotion.Feedback(tokens_generated=done, tokens_total=total))
 
+        wrist0 = conv.pose_to_matrix(goal.initial_wrist) if goal.initial_wrist_known else None
         g = self.runner.generate(goal.instruction, cloud, T_obj, goal.hand, init_q=init, seed=int(goal.seed),
-                                 on_token=feedback)
+                                 on_token=feedback, init_wrist=wrist0)
         motion = HandMotion(g.hand, g.joint_names, t_s, g.q, None, g.T_world_wrist)
         stamp = goal.target_path.header.stamp
         result = GenerateMotion.Result(success=True, message=f"{len(g.tokens)} tokens, {len(g.q)} frames",

@@ -27,7 +27,7 @@ class FakeRunner:
         self.by_path = {s.T_world_object.tobytes(): s for s in samples}
         self.noise = noise
 
-    def generate(self, instruction, cloud_world, T_world_object, hand, init_q=None, seed=0):
+    def generate(self, instruction, cloud_world, T_world_object, hand, init_q=None, seed=0, init_wrist=None):
         s = self.by_path[np.asarray(T_world_object).tobytes()]
         rng = np.random.default_rng(seed)
         Tw = s.T_world_wrist.copy()
@@ -99,7 +99,7 @@ def test_policy_method_reorders_runner_joints(tiny_data):
     s = tiny_data["seen"][0]
 
     class Reversed:
-        def generate(self, instruction, cloud_world, T_world_object, hand, init_q=None, seed=0):
+        def generate(self, instruction, cloud_world, T_world_object, hand, init_q=None, seed=0, init_wrist=None):
             assert cloud_world.shape == s.cloud_obj.shape and init_q is not None
             return FakeMotion(q=s.q[:, ::-1], T_world_wrist=s.T_world_wrist, joint_names=names[::-1])
 

@@ -103,6 +103,8 @@ def test_train_resume_and_runner(tmp_path, hand_tokenizer, qwen_tokenizer):
     a = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", seed=0)
     b = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", seed=0)
     np.testing.assert_array_equal(a.tokens, b.tokens)  # greedy is deterministic
+    d = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", seed=0, init_wrist=s.T_world_wrist[0])
+    np.testing.assert_array_equal(d.T_world_wrist, a.T_world_wrist)  # trained without that input: ignored
     c1 = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", seed=7)
     c2 = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", seed=7)
     np.testing.assert_array_equal(c1.tokens, c2.tokens)  # a sampling seed is repeatable
@@ -157,3 +159,49 @@ def test_wrist_smoothing_keeps_ramps_and_damps_jumps():
     out = smooth_rows(step, 9)
     assert np.abs(np.diff(out[:, 0])).max() <= 1 / 9 + 1e-12  # a 1.0 jump is spread over 9 frames
     assert smooth_rows(step, 1) is step
+
+
+def test_init_wrist_vector_encodes_the_start_in_the_object_frame():
+    from unihm_planner.policy.data import init_wrist_vector
+
+    T_obj = np.eye(4)
+    T_obj[:3, :3], T_obj[:3, 3] = _rot_z(0.5), [0.4, 0.1, 0.05]
+    T_w = np.eye(4)
+    T_w[:3, :3], T_w[:3, 3] = _rot_z(-0.2), [0.2, 0.3, 0.25]
+    v = init_wrist_vector(T_obj, T_w, 10.0)
+    assert v.shape == (10,) and v[9] == 1.0
+    back = v[:9].astype(np.float64)
+    back[:3] /= 10.0
+    np.testing.assert_allclose(T_obj @ pose_from_9d(back), T_w, atol=1e-6)
+    np.testing.assert_array_equal(init_wrist_vector(T_obj, None, 10.0), np.zeros(10))  # unknown start
+    with pytest.raises(InputError, match="4x4"):
+        init_wrist_vector(T_obj, np.full((4, 4), np.nan), 10.0)
+
+
+def test_init_wrist_conditioning_reaches_the_wrist_head(tmp_path, hand_tokenizer, qwen_tokenizer):
+    from unihm_planner.policy.train import _Examples
+
+    tok = hand_tokenizer
+    samples = _samples(tok, n=4)
+    mcfg = tiny_config(codebook_size=64, init_pose_dim=8, init_wrist=True)
+    cfg = PolicyTrainConfig(epochs=2, batch_size=4, num_points=32, trajectory_frames=8, save_every=5)
+    train_policy(cfg, mcfg, samples, tmp_path / "w", tokenizer=tok, text_tokenizer=qwen_tokenizer, progress=False)
+    tok.save_pretrained(tmp_path / "tok")
+    runner = PolicyRunner.from_pretrained(tmp_path / "w", tmp_path / "tok")
+    assert runner.policy.config.init_wrist and runner.policy.init_pose_encoder.in_dim == 8 + 10
+    s = samples[0]
+    cloud = s.cloud_obj @ s.T_world_object[0, :3, :3].T + s.T_world_object[0, :3, 3]
+    unknown = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right")
+    known = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", init_wrist=s.T_world_wrist[0])
+    moved = s.T_world_wrist[0].copy()
+    moved[:3, 3] += [0.2, 0.0, 0.1]
+    elsewhere = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", init_wrist=moved)
+    assert not np.allclose(known.T_world_wrist, unknown.T_world_wrist)
+    assert not np.allclose(known.T_world_wrist, elsewhere.T_world_wrist)
+    with pytest.raises(InputError, match="initial wrist"):
+        runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", init_wrist=np.eye(3))
+    # training hides the start for `init_wrist_dropout` of the examples (the "unknown" input is all zeros)
+    lat = np.zeros((len(samples), 8), np.float32)
+    hidden = _Examples(samples, lat, PolicyTrainConfig(init_wrist_dropout=1.0, num_points=32), 0, init_wrist=True)
+    shown = _Examples(samples, lat, PolicyTrainConfig(init_wrist_dropout=0.0, num_points=32), 0, init_wrist=True)
+    assert not hidden[0][3][8:].any() and shown[0][3][17] == 1.0

@@ -75,3 +75,20 @@ def test_translation_fingertip_error_with_kinematics(cli_checkpoint):
     kin = {"ref_hand": LinearFingertips(10), "new_hand": LinearFingertips(7, seed=1)}
     r = translation_errors(model, open_source(cli_checkpoint / "data"), kin)
     assert set(r["pairs"]) == {"ref_hand->new_hand", "new_hand->ref_hand"} and r["mean_mm"] > 0
+
+
+def test_lookup_bound_is_exact_on_training_windows_and_grows_off_them(cli_checkpoint, capsys):
+    from unihm_planner.tokenizer.data import InMemorySource
+    from unihm_planner.tokenizer.evaluate import nearest_window_errors
+
+    rng = np.random.default_rng(0)
+    train = {f"s{i}": rng.normal(size=(16, 3)) for i in range(4)}
+    near = {k: v[:8] + 0.01 for k, v in train.items()}  # the train windows, shifted by 0.01 rad
+    src = InMemorySource({"h": ("a", "b", "c")}, {"train": {"h": train}, "same": {"h": train}, "near": {"h": near}})
+    assert nearest_window_errors(src, "h", "same")["mae"] == pytest.approx(0.0, abs=1e-12)
+    r = nearest_window_errors(src, "h", "near")
+    assert r["mae"] == pytest.approx(0.01, abs=1e-9) and r["train_windows"] == 16
+    assert nearest_window_errors(src, "h", "near", train_fraction=0.5)["train_sequences"] == 2
+    assert main(["tokenizer", "eval", "--checkpoint", str(cli_checkpoint / "ckpt"), "--data",
+                 str(cli_checkpoint / "data"), "--lookup-bound"]) == 0
+    assert "Lookup bound" in capsys.readouterr().out

@@ -1,9 +1,10 @@
 """Baselines sharing the harness: nearest-neighbour retrieval and a non-tokenized regression network.
 
-Both see the policy's conditioning: the instruction (sentence embedding), the object path T_tar and the
-object's size. Wrist poses are handled relative to the object path: a motion is stored as the wrist pose in
-the moving object frame, T_object_wrist(t) = T_world_object(t)^-1 T_world_wrist(t), and re-expressed on the
-query's path, T_world_wrist(t) = T_world_object^query(t) T_object_wrist(t).
+Both see the policy's conditioning: the instruction (sentence embedding), the object path T_tar, the
+object's size and the initial wrist pose in the object's frame (the policy gets it too). Wrist poses are
+handled relative to the object path: a motion is stored as the wrist pose in the moving object frame,
+T_object_wrist(t) = T_world_object(t)^-1 T_world_wrist(t), and re-expressed on the query's path,
+T_world_wrist(t) = T_world_object^query(t) T_object_wrist(t).
 """
 
 from __future__ import annotations
@@ -50,12 +51,15 @@ def sentence_embed() -> Embed:
 
 
 def path_features(sample: EvalSample) -> np.ndarray:
-    """Object path relative to its start (PATH_POINTS x 3), final rotation change (6D), start position, size."""
+    """Object path relative to its start (PATH_POINTS x 3), final rotation change (6D), start position, size,
+    and the initial wrist in the object's frame at frame 0 (position, 6D rotation)."""
     T = sample.T_world_object
     rel = resample(T[:, :3, 3] - T[0, :3, 3], PATH_POINTS).ravel()
     dR = T[0, :3, :3].T @ T[-1, :3, :3]
     ext = sample.cloud_obj.max(0) - sample.cloud_obj.min(0)
-    return np.concatenate([rel * 5.0, dR[:, :2].T.ravel() * 0.5, T[0, :3, 3], ext * 5.0])
+    w0 = np.linalg.inv(T[0]) @ sample.T_world_wrist[0]
+    return np.concatenate([rel * 5.0, dR[:, :2].T.ravel() * 0.5, T[0, :3, 3], ext * 5.0,
+                           w0[:3, 3] * 5.0, w0[:3, :2].T.ravel() * 0.5])
 
 
 def object_relative_wrist(T_world_object: np.ndarray, T_world_wrist: np.ndarray) -> np.ndarray:

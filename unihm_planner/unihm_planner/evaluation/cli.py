@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--ablation-train", choices=("fit", "train"), default="fit",
                    help="ablations train on 'fit' (train split minus the seen held-out ids) or the whole 'train' "
                         "split (use it when the default checkpoint was trained on the whole train split)")
+    p.add_argument("--refiner", choices=("graph", "paper"), default="graph",
+                   help="refiner options: the operator graph's (launch/config, default) or Algorithm 1's defaults")
     p.add_argument("--encoder", type=Path, help="motion encoder folder (default: the shipped one)")
     p.add_argument("--train-encoder", action="store_true", help="(re)train the motion encoder on the fit split")
     p.set_defaults(func=run)
@@ -70,13 +72,15 @@ def run(args: argparse.Namespace) -> int:
     encoder = MotionEncoder.load(enc_dir)
     ctx = H.EvalContext(hand_points=hp, encoder=encoder)
 
+    opts = H.graph_refiner_options(args.hand) if args.refiner == "graph" else None
+    log(f"refiner options: {args.refiner} {opts or '(RefinerOptions defaults)'}")
     embed = B.sentence_embed()
     t0 = time.perf_counter()
     methods: list = []
     train_times = {}
     if not args.no_policy and P.policy_available():
         runner = P.load_runner(args.policy, args.tokenizer)
-        methods += [H.Refined(H.PolicyMethod(runner, "Ours"), "Ours"),
+        methods += [H.Refined(H.PolicyMethod(runner, "Ours"), "Ours", opts),
                     H.PolicyMethod(runner, "w/o Physical Refinement")]
         if not (args.no_ablations or (args.quick and args.ablation_epochs is None)):
             fit_ids = {s.seq_id for s in fit}
@@ -87,14 +91,14 @@ def run(args: argparse.Namespace) -> int:
                 d = P.train_ablation(key, args.data, args.work, args.policy, fit_ids, args.hand,
                                      epochs=args.ablation_epochs, log=log, tokenizer_dir=args.tokenizer)
                 train_times[title] = round(time.perf_counter() - t1, 1)
-                methods.append(H.Refined(H.PolicyMethod(P.load_runner(d, args.tokenizer), title), title))
+                methods.append(H.Refined(H.PolicyMethod(P.load_runner(d, args.tokenizer), title), title, opts))
     elif not args.no_policy:
         log("policy runner not available: evaluating the baselines only")
     t1 = time.perf_counter()
     retrieval = B.RetrievalBaseline(fit, embed=embed)
     regression = B.RegressionBaseline(fit, embed=embed)
     train_times["baselines"] = round(time.perf_counter() - t1, 1)
-    methods += [H.Refined(retrieval), H.Refined(regression)]
+    methods += [H.Refined(retrieval, options=opts), H.Refined(regression, options=opts)]
     results = H.evaluate(methods, splits, seeds, ctx)
     results.update(train_times_s=train_times, data=str(args.data), hand=args.hand, quick=bool(args.quick),
                    setup_s=round(t1 - t0, 1), total_s=round(time.perf_counter() - t_start, 1))

@@ -33,6 +33,22 @@ class Method(Protocol):
     def predict(self, sample: EvalSample, seed: int) -> Prediction: ...
 
 
+def graph_refiner_options(hand: str) -> Any:
+    """The `RefinerOptions` the operator graph runs for `hand` (launch/config: default.yaml, then <hand>.yaml,
+    `/**/refiner` -> `options`), so "Ours" is scored with the refiner as deployed."""
+    import yaml
+
+    from unihm_common.config import from_dict
+    from unihm_common.launch_graph import graph_params_files
+    from unihm_refiner.refiner import RefinerOptions
+
+    options: dict[str, Any] = {}
+    for path in graph_params_files(hand):
+        doc = yaml.safe_load(Path(path).read_text()) or {}
+        options.update(((doc.get("/**/refiner") or {}).get("ros__parameters") or {}).get("options") or {})
+    return from_dict(RefinerOptions, options, source="launch/config refiner options")
+
+
 class Refined:
     """`method` followed by the physics-guided refiner (Algorithm 1) against the object cloud and path."""
 
@@ -75,7 +91,7 @@ class PolicyMethod:
         T0 = sample.T_world_object[0]
         cloud_world = sample.cloud_obj.astype(np.float64) @ T0[:3, :3].T + T0[:3, 3]
         g = self.runner.generate(sample.instruction(seed), cloud_world.astype(np.float32), sample.T_world_object,
-                                 sample.hand, init_q=sample.q[0], seed=seed)
+                                 sample.hand, init_q=sample.q[0], seed=seed, init_wrist=sample.T_world_wrist[0])
         q, Tw = np.asarray(g.q, np.float64), np.asarray(g.T_world_wrist, np.float64)
         names = tuple(getattr(g, "joint_names", ()) or ())
         want = self._joint_names(sample.hand)

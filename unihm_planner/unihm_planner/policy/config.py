@@ -49,6 +49,9 @@ class PolicyConfig:
     num_trajectory_tokens: int = 8  # frames are average-pooled into this many chunks, one soft token each
     # --- initial hand pose: E_j(Q_pos0), the hand tokenizer's latent of the first frame
     init_pose_dim: int = 64  # width of that latent (the hand tokenizer's code_dim)
+    # the initial wrist (hand root) pose in the object's frame at frame 0 joins that token: 9-D pose
+    # (decimetres + 6-D rotation) and a "known" flag (0 and zeros when the caller does not know it)
+    init_wrist: bool = False
     # --- wrist (hand root) head: per motion token, the 9-D pose (xyz + 6-D rotation) of each of the
     # `frames_per_token` frames it covers, in the object's frame at that frame (docs/policy.md)
     frames_per_token: int = 4  # the hand tokenizer's downsample

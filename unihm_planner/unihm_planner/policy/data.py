@@ -21,7 +21,8 @@ from unihm_common.errors import InputError
 from unihm_data import dataformat as fmt
 
 __all__ = ["PolicySample", "load_policy_samples", "policy_frame_inputs", "wrist_in_object_frame",
-           "wrist_from_object_frame", "pose_to_9d", "pose_from_9d", "resample_poses_9d", "init_pose_latent"]
+           "wrist_from_object_frame", "pose_to_9d", "pose_from_9d", "resample_poses_9d", "init_pose_latent",
+           "init_wrist_vector"]
 
 MIRROR = np.diag([1.0, -1.0, 1.0])
 
@@ -92,6 +93,22 @@ def wrist_in_object_frame(T_world_object: np.ndarray, T_world_wrist: np.ndarray)
 def wrist_from_object_frame(T_world_object: np.ndarray, wrist_9d: np.ndarray) -> np.ndarray:
     """Inverse of `wrist_in_object_frame`: (T, 4, 4), (T, 9) -> T_world_wrist (T, 4, 4)."""
     return T_world_object @ pose_from_9d(wrist_9d)
+
+
+def init_wrist_vector(T_world_object0: np.ndarray, T_world_wrist0: np.ndarray | None,
+                      position_scale: float) -> np.ndarray:
+    """The initial wrist for the init-pose token -> (10,) float32: [9-D pose in the object's frame at frame 0
+    (positions x `position_scale`), 1]; all zeros when the wrist is unknown (None)."""
+    out = np.zeros(10, np.float32)
+    if T_world_wrist0 is None:
+        return out
+    T_w = np.asarray(T_world_wrist0, np.float64)
+    if T_w.shape != (4, 4) or not np.isfinite(T_w).all():
+        raise InputError(f"the initial wrist pose must be a finite 4x4 transform, got shape {T_w.shape}")
+    v = pose_to_9d(np.linalg.inv(np.asarray(T_world_object0, np.float64)) @ T_w)
+    v[:3] *= position_scale
+    out[:9], out[9] = v, 1.0
+    return out
 
 
 def init_pose_latent(tokenizer, q0: np.ndarray, hand: str) -> np.ndarray:

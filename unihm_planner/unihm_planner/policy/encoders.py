@@ -12,7 +12,7 @@ from torch import nn
 
 from unihm_common.errors import InputError
 
-__all__ = ["PointNetEncoder", "TrajectoryEncoder", "InitPoseEncoder", "poses_to_9d"]
+__all__ = ["PointNetEncoder", "TrajectoryEncoder", "InitPoseEncoder", "poses_to_9d", "INIT_WRIST_DIM"]
 
 POSE_DIM = 9  # translation (3) + 6-D rotation (first two columns of R, Zhou et al. 2019)
 
@@ -78,8 +78,11 @@ class TrajectoryEncoder(nn.Module):
         return self.proj(z)  # (B, n, D)
 
 
+INIT_WRIST_DIM = 10  # initial wrist in the object frame: 9-D pose + a "known" flag
+
+
 class InitPoseEncoder(nn.Module):
-    """The initial hand pose latent E_j(Q_pos0) (B, d_z) -> one token (B, 1, d_model)."""
+    """The initial hand pose latent E_j(Q_pos0) (B, d_z) [+ the initial wrist (B, 10)] -> one token (B, 1, d_model)."""
 
     def __init__(self, in_dim: int, d_model: int) -> None:
         super().__init__()

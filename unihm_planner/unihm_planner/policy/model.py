@@ -24,7 +24,7 @@ from torch import nn
 
 from unihm_common.errors import ConfigError, InputError, MissingDependencyError
 from unihm_planner.policy.config import CONTROL_TOKENS, PolicyConfig, policy_config_from_dict
-from unihm_planner.policy.encoders import InitPoseEncoder, PointNetEncoder, TrajectoryEncoder
+from unihm_planner.policy.encoders import INIT_WRIST_DIM, InitPoseEncoder, PointNetEncoder, TrajectoryEncoder
 
 __all__ = ["MotionPolicy", "PolicyOutput"]
 
@@ -78,7 +78,7 @@ class MotionPolicy(nn.Module):
         self.object_encoder = PointNetEncoder(config.pointnet_dims, config.num_object_tokens, d,
                                               config.min_cloud_points)
         self.trajectory_encoder = TrajectoryEncoder(config.trajectory_hidden, config.num_trajectory_tokens, d)
-        self.init_pose_encoder = InitPoseEncoder(config.init_pose_dim, d)
+        self.init_pose_encoder = InitPoseEncoder(config.init_pose_dim + (INIT_WRIST_DIM if config.init_wrist else 0), d)
         self.wrist_head = (nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, config.frames_per_token * WRIST_DIM))
                            if config.wrist_head else None)
 
@@ -190,8 +190,8 @@ class MotionPolicy(nn.Module):
         """Teacher-forced LM loss on the motion positions.
 
         text_ids (B, L) Qwen ids, right-padded where `text_mask` (B, L) is False; cloud (B, N, 3);
-        T_tar (B, T, 4, 4) or (B, T, 9); init_pose (B, init_pose_dim); motion_tokens (B, M) codes in
-        [0, K), -1 after a sequence's end; mask (B, M) bool, True = input replaced by <mask>.
+        T_tar (B, T, 4, 4) or (B, T, 9); init_pose (B, init_pose_dim [+ 10 with init_wrist]); motion_tokens
+        (B, M) codes in [0, K), -1 after a sequence's end; mask (B, M) bool, True = input replaced by <mask>.
         """
         if motion_tokens.dim() != 2 or motion_tokens.shape[0] != text_ids.shape[0]:
             raise InputError(f"motion_tokens must be (B, M) with B={text_ids.shape[0]}, "

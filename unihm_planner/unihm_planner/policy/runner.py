@@ -15,7 +15,12 @@ import numpy as np
 import torch
 
 from unihm_common.errors import ConfigError, InputError, MissingDependencyError
-from unihm_planner.policy.data import init_pose_latent, policy_frame_inputs, wrist_from_object_frame
+from unihm_planner.policy.data import (
+    init_pose_latent,
+    init_wrist_vector,
+    policy_frame_inputs,
+    wrist_from_object_frame,
+)
 
 __all__ = ["GeneratedMotion", "PolicyRunner", "default_policy_dir"]
 
@@ -97,8 +102,12 @@ class PolicyRunner:
     @torch.no_grad()
     def generate(self, instruction: str, cloud_world: np.ndarray, T_world_object: np.ndarray, hand: str,
                  init_q: np.ndarray | None = None, seed: int = 0, temperature: float = 1.0,
-                 top_k: int | None = 50, on_token=None) -> GeneratedMotion:
+                 top_k: int | None = 50, on_token=None, init_wrist: np.ndarray | None = None) -> GeneratedMotion:
         """One trajectory of len(T_world_object) frames for `hand`; seed 0 = greedy decoding.
+
+        `init_wrist`: the hand's current root pose T_world_wrist (4, 4), when known (an arm's forward kinematics,
+        a tracked hand). A policy trained with `init_wrist` starts its approach from there; without it the policy
+        falls back to its "unknown start" behaviour. Policies trained without that input ignore it.
 
         `on_token(done, total)` is called after every generated token (progress feedback).
         """
@@ -137,6 +146,9 @@ class PolicyRunner:
         idx = rng.choice(len(cloud_world), self.num_points, replace=len(cloud_world) < self.num_points)
         cloud, traj = policy_frame_inputs(cloud_world[idx], T_world_object, self.trajectory_frames)
         latent = init_pose_latent(self.tokenizer, init_q, hand)
+        wrist0 = init_wrist_vector(T_world_object[0], init_wrist, self.position_scale)  # validates when given
+        if self.policy.config.init_wrist:
+            latent = np.concatenate([latent, wrist0])
         text_ids, text_mask = self.policy.encode_text([instruction])
         timings["prepare"] = (time.perf_counter() - t0) * 1e3
         t1 = time.perf_counter()

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from unihm_common.errors import ConfigError, InputError
 from unihm_planner.policy.config import PolicyConfig
-from unihm_planner.policy.data import PolicySample, policy_frame_inputs, wrist_in_object_frame
+from unihm_planner.policy.data import PolicySample, init_wrist_vector, policy_frame_inputs, wrist_in_object_frame
 from unihm_planner.policy.masking import mask_ratio, sample_mask
 
 __all__ = ["PolicyTrainConfig", "train_policy", "codebook_id", "TRAINING_FILE"]
@@ -53,6 +53,7 @@ class PolicyTrainConfig:
     trajectory_frames: int = 32  # T_tar is resampled to this many frames for the encoder
     random_instruction: bool = True  # draw one of the sequence's instructions per example and epoch
     augment_yaw: bool = True  # rotate each example's scene about the vertical axis (wrist targets are invariant)
+    init_wrist_dropout: float = 0.2  # with PolicyConfig.init_wrist: share of examples whose initial wrist is hidden
     save_every: int = 10  # epochs between checkpoints (and at the end)
     device: str = "auto"
 
@@ -61,6 +62,8 @@ class PolicyTrainConfig:
             raise ConfigError("epochs, batch_size, num_points and trajectory_frames must be >= 1")
         if not self.lr > 0 or self.weight_decay < 0 or self.wrist_weight < 0:
             raise ConfigError("need lr > 0, weight_decay >= 0, wrist_weight >= 0")
+        if not 0.0 <= self.init_wrist_dropout <= 1.0:
+            raise ConfigError(f"init_wrist_dropout must be in [0, 1], got {self.init_wrist_dropout}")
         if not 0.0 <= self.mask_start < self.mask_end <= 1.0:
             raise ConfigError(f"need 0 <= mask_start < mask_end <= 1, got {self.mask_start}, {self.mask_end}")
 
@@ -74,10 +77,14 @@ def codebook_id(tokenizer) -> str:
 class _Examples(Dataset):
     """Tensors per sample; the random parts (instruction, cloud subset) are drawn in `__getitem__`."""
 
-    def __init__(self, samples: Sequence[PolicySample], latents: np.ndarray, cfg: PolicyTrainConfig, seed: int):
+    def __init__(self, samples: Sequence[PolicySample], latents: np.ndarray, cfg: PolicyTrainConfig, seed: int,
+                 init_wrist: bool = False):
         self.samples, self.latents, self.cfg = list(samples), latents, cfg
         self.rng = np.random.default_rng(seed)
         self.fixed = []
+        # the initial wrist in the object's own frame: invariant under the yaw augmentation, like the targets
+        self.init_wrist = [init_wrist_vector(s.T_world_object[0], s.T_world_wrist[0], POSITION_SCALE)
+                           for s in self.samples] if init_wrist else None
         for s in self.samples:
             cloud_world = s.cloud_obj @ s.T_world_object[0, :3, :3].T + s.T_world_object[0, :3, 3]
             cloud, traj = policy_frame_inputs(cloud_world, s.T_world_object, cfg.trajectory_frames)
@@ -96,7 +103,11 @@ class _Examples(Dataset):
         cloud = cloud[idx]
         if self.cfg.augment_yaw:
             cloud, traj = rotate_about_z(cloud, traj, float(self.rng.uniform(-np.pi, np.pi)))
-        return text, cloud, traj, self.latents[i], s.tokens, wrist
+        latent = self.latents[i]
+        if self.init_wrist is not None:
+            hide = self.rng.random() < self.cfg.init_wrist_dropout
+            latent = np.concatenate([latent, np.zeros(10, np.float32) if hide else self.init_wrist[i]])
+        return text, cloud, traj, latent, s.tokens, wrist
 
 
 def rotate_about_z(cloud: np.ndarray, traj9: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
@@ -184,7 +195,7 @@ def train_policy(cfg: PolicyTrainConfig, model_cfg: PolicyConfig, train_samples:
     all_samples = list(train_samples) + list(val_samples or [])
     model = MotionPolicy(model_cfg, text_ids=_text_ids(text_tok, all_samples), tokenizer=text_tok).to(dev)
     latents = np.stack([init_pose_latent(tokenizer, s.init_q, s.hand) for s in train_samples]).astype(np.float32)
-    data = _Examples(train_samples, latents, cfg, cfg.seed + env.rank)
+    data = _Examples(train_samples, latents, cfg, cfg.seed + env.rank, init_wrist=model_cfg.init_wrist)
     sampler = torch.utils.data.DistributedSampler(data, num_replicas=env.world_size, rank=env.rank,
                                                   shuffle=True, seed=cfg.seed)
     loader = DataLoader(data, batch_size=cfg.batch_size, sampler=sampler, collate_fn=lambda b: _collate(b, ds))
@@ -207,8 +218,9 @@ def train_policy(cfg: PolicyTrainConfig, model_cfg: PolicyConfig, train_samples:
     val_data = None
     if val_samples:
         val_lat = np.stack([init_pose_latent(tokenizer, s.init_q, s.hand) for s in val_samples]).astype(np.float32)
-        val_cfg = dataclasses.replace(cfg, random_instruction=False, augment_yaw=False)
-        val_data = DataLoader(_Examples(val_samples, val_lat, val_cfg, 12345), batch_size=cfg.batch_size,
+        val_cfg = dataclasses.replace(cfg, random_instruction=False, augment_yaw=False, init_wrist_dropout=0.0)
+        val_data = DataLoader(_Examples(val_samples, val_lat, val_cfg, 12345, init_wrist=model_cfg.init_wrist),
+                              batch_size=cfg.batch_size,
                               collate_fn=lambda b: _collate(b, ds))
     gen = torch.Generator().manual_seed(cfg.seed + env.rank)
     bar = tqdm(range(start_epoch, cfg.epochs), desc="policy", unit="epoch", disable=not (progress and env.is_main))

@@ -57,6 +57,8 @@ def _add_actions(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--data", required=True)
     e.add_argument("--split", default="test")
     e.add_argument("--json", action="store_true", help="print the figures as JSON")
+    e.add_argument("--lookup-bound", action="store_true",
+                   help="also print the error of a lookup table of the training windows")
     e.set_defaults(func=_eval)
 
     s = sub.add_parser("make-synthetic", help="write a synthetic two-hand data folder (smoke tests only)")
@@ -167,12 +169,27 @@ def _eval(args: argparse.Namespace) -> int:
         print(f"{bb}: codebook used {100 * r['codebook_used_frac']:.2f}% perplexity {r['perplexity']:.1f}")
     for bb, tr in translation.items():
         pairs = ", ".join(f"{k} {v:.2f}" for k, v in tr["pairs"].items())
-        print(f"{bb}: translation fingertip error mean {tr['mean_mm']:.2f} mm ({pairs})")
+        mean = "n/a (needs two hands)" if tr["mean_mm"] is None else f"{tr['mean_mm']:.2f} mm"
+        print(f"{bb}: translation fingertip error mean {mean} ({pairs})")
     if not translation:
         print("translation fingertip error: skipped (no hand kinematics available)")
+    if args.lookup_bound:
+        _print_lookup_bound(source, model, args.split)
     for n in notes:
         print(f"note: {n}", file=sys.stderr)
     return 0
+
+
+def _print_lookup_bound(source, model, split: str) -> None:
+    """Nearest-training-window lookup on `split` for the last checkpoint's hands, at 1/8 .. all of the data."""
+    from unihm_planner.tokenizer.evaluate import nearest_window_errors
+
+    ds = model.config.downsample
+    print(f"Lookup bound: every {ds}-frame window of {split!r} replaced by its nearest 'train' window (rad)")
+    for hand in [h for h in model.hands if h in source.hands()]:
+        rows = [(f, nearest_window_errors(source, hand, split, ds, train_fraction=f)) for f in (0.125, 0.25, 0.5, 1.0)]
+        cells = ", ".join(f"{r['train_sequences']} seqs MAE {r['mae']:.4f} RMSE {r['rmse']:.4f}" for _, r in rows)
+        print(f"  {hand}: {cells}")
 
 
 def _make_synthetic(args: argparse.Namespace) -> int:

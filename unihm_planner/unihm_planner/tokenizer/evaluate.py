@@ -161,3 +161,40 @@ def throughput_frames_per_s(model: HandTokenizer, hand: str, batch: int = 64, fr
     for _ in range(repeats):
         model.detokenize(model.tokenize(x, hand), hand)
     return batch * frames * repeats / (time.perf_counter() - t0)
+
+
+def nearest_window_errors(source: TrajectorySource, hand: str, split: str = "test", window: int = 4,
+                          train_fraction: float = 1.0, seed: int = 0, std_floor_rad: float = 0.05,
+                          block: int = 2048) -> dict[str, float]:
+    """MAE/RMSE (rad) of replacing every `window`-frame window of `split` by its nearest `train` window.
+
+    A lookup table of the training windows: what a codebook that memorises them (K >= their number) scores on
+    held-out data. Distances in per-joint standardised units (std floored at `std_floor_rad`), windows cut at
+    stride `window` (the tokenizer's downsample); `train_fraction` < 1 uses a random subset of the train
+    sequences (how the figure scales with data).
+    """
+    train = list(source.sequences(hand, "train").values())
+    held = list(source.sequences(hand, split).values())
+    if not train or not held:
+        raise ValueError(f"{hand}: no 'train' or {split!r} sequences")
+    if train_fraction < 1.0:
+        rng = np.random.default_rng(seed)
+        keep = rng.choice(len(train), max(1, int(round(train_fraction * len(train)))), replace=False)
+        train = [train[i] for i in sorted(keep)]
+    frames = np.concatenate(train)
+    mu, sd = frames.mean(0), np.maximum(frames.std(0), std_floor_rad)
+
+    def windows(seqs: list[np.ndarray]) -> np.ndarray:
+        rows = [((s[: len(s) // window * window] - mu) / sd).reshape(-1, window * s.shape[1]) for s in seqs]
+        return np.concatenate([r for r in rows if len(r)]).astype(np.float64)  # (N, window * J)
+
+    W, V = windows(train), windows(held)
+    w2 = (W**2).sum(1)
+    err = np.empty_like(V)
+    for i in range(0, len(V), block):
+        v = V[i : i + block]
+        d2 = (v**2).sum(1)[:, None] - 2.0 * v @ W.T + w2[None]  # (b, N_train)
+        err[i : i + block] = W[d2.argmin(1)] - v
+    err_rad = err.reshape(len(V), window, -1) * sd  # back to rad
+    return {"mae": float(np.abs(err_rad).mean()), "rmse": float(np.sqrt((err_rad**2).mean())),
+            "train_windows": int(len(W)), "train_sequences": len(train)}
