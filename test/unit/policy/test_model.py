@@ -237,3 +237,20 @@ def test_generate_argument_errors(policy, batch):
         policy.generate(**gen_inputs(batch), max_tokens=0)
     with pytest.raises(InputError, match="temperature"):
         policy.generate(**gen_inputs(batch), temperature=-1.0)
+
+
+def test_wrist_residual_starts_from_the_initial_wrist(batch):
+    policy = make_policy(init_wrist=True, wrist_residual=True).eval()
+    with torch.no_grad():
+        policy.wrist_head[-1].weight.zero_()
+        policy.wrist_head[-1].bias.zero_()  # the head adds nothing: the output is the residual's base
+    wrist = torch.tensor([[1.0, -2.0, 3.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0],  # known start
+                          [5.0, 5.0, 5.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0]])  # unknown (flag 0)
+    inputs = dict(batch, init_pose=torch.cat([batch["init_pose"], wrist], dim=1))
+    out = policy(**inputs).wrist  # (B, M, fpt, 9)
+    torch.testing.assert_close(out[0], wrist[0, :9].expand_as(out[0]))
+    torch.testing.assert_close(out[1], torch.zeros_like(out[1]))
+    _, gen = policy.generate(**gen_inputs(inputs), max_tokens=3, temperature=0, force_length=True, return_wrist=True)
+    torch.testing.assert_close(gen[0], wrist[0, :9].expand_as(gen[0]))
+    with pytest.raises(ValueError, match="wrist_residual needs init_wrist"):
+        tiny_config(wrist_residual=True)

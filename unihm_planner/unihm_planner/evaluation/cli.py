@@ -16,6 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("eval", help="App. F evaluation: MPJPE/FOL/FPL/FID/Diversity, ablations, baselines",
                               description=__doc__)
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="HOI dataset root (docs/data-format.md)")
+    p.add_argument("--train-data", type=Path,
+                   help="train the baselines and ablations on this dataset's train split (a superset of --data's, "
+                        "same object split) minus --data's 'seen' ids (default: --data's 'fit')")
     p.add_argument("--policy", type=Path, help="policy checkpoint folder (default: the shipped checkpoint)")
     p.add_argument("--tokenizer", type=Path, help="tokenizer checkpoint folder (default: the runner's)")
     p.add_argument("--work", type=Path, default=DEFAULT_WORK, help="cache of trained ablations + outputs")
@@ -56,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
     seeds = list(range(2 if args.quick else args.seeds))
     data = load_eval_samples(args.data, args.hand)
     fit = data["fit"]
+    if args.train_data:
+        seen_ids = {s.seq_id for s in data["seen"]}
+        more = load_eval_samples(args.train_data, args.hand, splits=("fit", "seen"))
+        fit = [s for s in more["fit"] + more["seen"] if s.seq_id not in seen_ids]
     splits = {k: data[k][:limit] if limit else data[k] for k in ("seen", "unseen")}
     log(f"data {args.data}: fit {len(fit)}, seen {len(splits['seen'])}, unseen {len(splits['unseen'])}; "
         f"seeds {seeds}")
@@ -88,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
                 fit_ids |= {s.seq_id for s in data["seen"]}
             for key, (title, _) in P.ABLATIONS.items():
                 t1 = time.perf_counter()
-                d = P.train_ablation(key, args.data, args.work, args.policy, fit_ids, args.hand,
+                d = P.train_ablation(key, args.train_data or args.data, args.work, args.policy, fit_ids, args.hand,
                                      epochs=args.ablation_epochs, log=log, tokenizer_dir=args.tokenizer)
                 train_times[title] = round(time.perf_counter() - t1, 1)
                 methods.append(H.Refined(H.PolicyMethod(P.load_runner(d, args.tokenizer), title), title, opts))

@@ -26,8 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--no-trajectory", action="store_true", help="ablation: the policy does not see T_tar")
     t.add_argument("--no-init-wrist", action="store_true",
                    help="no initial-wrist input (the policy then never knows where the hand starts)")
-    t.add_argument("--holdout-seen", action="store_true",
-                   help="leave out the train sequences `unihm eval` holds out as its 'seen' split")
+    t.add_argument("--holdout-seen", nargs="?", const="", metavar="EVAL_DATA",
+                   help="leave out the train sequences `unihm eval --data EVAL_DATA` (default: --data) holds out as "
+                        "its 'seen' split")
     t.add_argument("--base-model", help="a local Qwen3ForCausalLM directory (e.g. Qwen3-0.6B) to start from")
     t.add_argument("--resume", action="store_true", help="continue from OUT/train_state.pt")
     t.set_defaults(func=_train)
@@ -77,13 +78,13 @@ def _train(args: argparse.Namespace) -> int:
         over["use_trajectory"] = False
     cfg = dataclasses.replace(cfg, **over)
     if not args.no_init_wrist:
-        model_cfg = dataclasses.replace(model_cfg, init_wrist=True)
+        model_cfg = dataclasses.replace(model_cfg, init_wrist=True, wrist_residual=model_cfg.wrist_head)
     ref = tok.reference_hand
     train = load_policy_samples(args.data, tok, "train", hand=ref)
-    if args.holdout_seen:
+    if args.holdout_seen is not None:
         from unihm_planner.evaluation.samples import seen_holdout_ids
 
-        held = set(seen_holdout_ids(args.data))
+        held = set(seen_holdout_ids(args.holdout_seen or args.data))
         train = [s for s in train if s.seq_id not in held]
         print(f"left out the {len(held)} 'seen' evaluation sequences (unihm eval)", file=sys.stderr)
     val = load_policy_samples(args.data, tok, "test", hand=ref)

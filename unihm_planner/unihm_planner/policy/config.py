@@ -52,6 +52,7 @@ class PolicyConfig:
     # the initial wrist (hand root) pose in the object's frame at frame 0 joins that token: 9-D pose
     # (decimetres + 6-D rotation) and a "known" flag (0 and zeros when the caller does not know it)
     init_wrist: bool = False
+    wrist_residual: bool = False  # with init_wrist: the wrist head predicts the offset from the initial wrist
     # --- wrist (hand root) head: per motion token, the 9-D pose (xyz + 6-D rotation) of each of the
     # `frames_per_token` frames it covers, in the object's frame at that frame (docs/policy.md)
     frames_per_token: int = 4  # the hand tokenizer's downsample
@@ -76,6 +77,8 @@ class PolicyConfig:
             raise ValueError(f"pointnet_dims must be positive widths, got {self.pointnet_dims}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.wrist_residual and not (self.init_wrist and self.wrist_head):
+            raise ValueError("wrist_residual needs init_wrist and wrist_head")
         if self.base_model is not None and not str(self.base_model):
             raise ValueError("base_model must be a directory path or null")
 

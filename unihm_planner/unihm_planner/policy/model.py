@@ -220,13 +220,21 @@ class MotionPolicy(nn.Module):
                                use_cache=False).last_hidden_state  # (B, P + M, D)
         logits = self.lm.lm_head(hidden[:, P - 1 :])  # (B, M + 1, V)
         loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE)
-        return PolicyOutput(loss=loss, logits=logits, wrist=self._wrist(hidden[:, P - 1 : P - 1 + M]))
+        return PolicyOutput(loss=loss, logits=logits,
+                            wrist=self._wrist(hidden[:, P - 1 : P - 1 + M], init_pose.to(dev, hidden.dtype)))
 
-    def _wrist(self, hidden: torch.Tensor) -> torch.Tensor | None:
-        """Hidden states at the positions that predict tokens 1..M (B, M, D) -> (B, M, fpt, 9)."""
+    def _wrist(self, hidden: torch.Tensor, init_pose: torch.Tensor) -> torch.Tensor | None:
+        """Hidden states at the positions that predict tokens 1..M (B, M, D) -> (B, M, fpt, 9).
+
+        With `wrist_residual` the head predicts the offset from the initial wrist (object frame, 9-D) when the
+        caller gave it (its "known" flag), so the approach starts where the hand is."""
         if self.wrist_head is None:
             return None
-        return self.wrist_head(hidden).view(*hidden.shape[:2], self.config.frames_per_token, WRIST_DIM)
+        out = self.wrist_head(hidden).view(*hidden.shape[:2], self.config.frames_per_token, WRIST_DIM)
+        if self.config.wrist_residual:
+            start = init_pose[:, -INIT_WRIST_DIM:-1] * init_pose[:, -1:]  # (B, 9), zeros when unknown
+            out = out + start[:, None, None, :]
+        return out
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
@@ -271,7 +279,7 @@ class MotionPolicy(nn.Module):
                 res = self.lm.model(inputs_embeds=embeds, attention_mask=attn, position_ids=pos, use_cache=False)
             last = res.last_hidden_state[:, -1:]  # (B, 1, D)
             if return_wrist:
-                wrist.append(self._wrist(last)[:, 0])  # (B, fpt, 9)
+                wrist.append(self._wrist(last, init_pose.to(dev, last.dtype))[:, 0])  # (B, fpt, 9)
             logits = self.lm.lm_head(last)[:, 0].float()  # (B, V)
             allowed = torch.cat([logits[:, self.motion_offset : self.motion_offset + K],
                                  logits[:, self.end_id : self.end_id + 1]], dim=1)  # (B, K + 1); K = end
