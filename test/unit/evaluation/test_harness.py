@@ -119,3 +119,25 @@ def test_seen_split_is_deterministic_and_disjoint():
     fit, seen = split_ids(ids)
     assert len(seen) == 5 and not set(fit) & set(seen) and sorted(fit + seen) == sorted(ids)
     assert split_ids(list(reversed(ids))) == (fit, seen)
+
+
+def test_penetration_is_the_deepest_hand_point_inside_the_object():
+    from unihm_planner.evaluation.samples import EvalSample
+
+    n = 4000  # a 5 cm sphere (Fibonacci points, outward normals), moved along x over 3 frames
+    i = np.arange(n) + 0.5
+    phi, theta = np.arccos(1 - 2 * i / n), np.pi * (1 + 5**0.5) * i
+    normals = np.stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)], axis=1)
+    T_obj = np.tile(np.eye(4), (3, 1, 1))
+    T_obj[:, 0, 3] = [0.0, 0.1, 0.2]
+    s = EvalSample(seq_id="ball", split="seen", object_name="ball", instructions=("x",), cloud_obj=normals * 0.05,
+                   normals_obj=normals, T_world_object=T_obj, T_world_wrist=T_obj.copy(), q=np.zeros((3, 2)),
+                   hand="shadow_right")
+    ctx = H.EvalContext(hand_points=None, encoder=None)
+    outside = np.zeros((3, 2, 3))
+    outside[:, :, 2] = 0.08  # 3 cm above the sphere at every frame
+    outside[:, :, 0] = T_obj[:, None, 0, 3]
+    assert ctx.penetration_mm(s, outside) == 0.0
+    inside = outside.copy()
+    inside[1, 1, 2] = 0.03  # frame 1: one point 2 cm below the surface, in the moved object
+    assert ctx.penetration_mm(s, inside) == pytest.approx(20.0, abs=0.5)

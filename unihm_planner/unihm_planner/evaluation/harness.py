@@ -21,9 +21,9 @@ from unihm_planner.evaluation.baselines import Prediction
 from unihm_planner.evaluation.motion_encoder import MotionEncoder, motion_features
 from unihm_planner.evaluation.samples import EvalSample
 
-METRICS = ("mpjpe", "fol", "fpl", "fid", "diversity")  # Table 1 column order
+METRICS = ("mpjpe", "fol", "fpl", "fid", "diversity", "penetration")  # Table 1 column order, + penetration
 HEADERS = {"mpjpe": "MPJPE (mm) ↓", "fol": "FOL (deg) ↓", "fpl": "FPL (mm) ↓", "fid": "FID ↓",
-           "diversity": "Diversity →"}
+           "diversity": "Diversity →", "penetration": "Pen. (mm) ↓"}
 SPLIT_TITLES = {"seen": "Seen", "unseen": "Unseen"}
 
 
@@ -112,10 +112,23 @@ class EvalContext:
     hand_points: M.HandPoints
     encoder: MotionEncoder
     real_features: dict[str, np.ndarray] = field(default_factory=dict)
+    _clouds: dict[str, Any] = field(default_factory=dict, repr=False)  # seq id -> ObjectCloud (penetration)
 
     def features(self, q: np.ndarray, T_world_wrist: np.ndarray, T_world_object: np.ndarray) -> np.ndarray:
         joints = self.hand_points.joints_world(q, T_world_wrist)
         return motion_features(joints, T_world_object[:, :3, 3], self.encoder.cfg.length)
+
+    def penetration_mm(self, sample: EvalSample, points_world: np.ndarray) -> float:
+        """Deepest hand point (joint frames and fingertips, (T, K, 3) world) inside the object over the sequence
+        (mm, 0 when none is inside): what the physical refinement is for, and MPJPE does not see."""
+        from unihm_refiner.contact import ObjectCloud
+
+        if sample.seq_id not in self._clouds:
+            self._clouds[sample.seq_id] = ObjectCloud(sample.cloud_obj, sample.normals_obj)
+        T_inv = np.linalg.inv(sample.T_world_object)  # (T, 4, 4)
+        local = np.einsum("tij,tkj->tki", T_inv[:, :3, :3], points_world) + T_inv[:, None, :3, 3]
+        d = self._clouds[sample.seq_id].signed_distance(local.reshape(-1, 3))
+        return float(max(0.0, -float(d.min())) * 1e3)
 
     def set_real(self, split: str, samples: list[EvalSample]) -> None:
         feats = [self.features(s.q, s.T_world_wrist, s.T_world_object) for s in samples]
@@ -125,7 +138,7 @@ class EvalContext:
 def score_seed(method: Method, samples: list[EvalSample], seed: int, ctx: EvalContext, split: str
                ) -> dict[str, float]:
     """App. F metrics of one method on one split for one seed."""
-    mpjpe, fpl, fol, feats = [], [], [], []
+    mpjpe, fpl, fol, feats, pen = [], [], [], [], []
     hp = ctx.hand_points
     for s in samples:
         p = method.predict(s, seed)
@@ -138,9 +151,10 @@ def score_seed(method: Method, samples: list[EvalSample], seed: int, ctx: EvalCo
         fpl.append(M.fpl_mm(hp.palm_world(p.q[-1], p.T_world_wrist[-1]), hp.palm_world(s.q[-1], s.T_world_wrist[-1])))
         fol.append(M.fol_deg(s.T_world_wrist[-1], p.T_world_wrist[-1]))
         feats.append(motion_features(pj, s.T_world_object[:, :3, 3], ctx.encoder.cfg.length))
+        pen.append(ctx.penetration_mm(s, pj))
     z = ctx.encoder.encode(feats)
     return {"mpjpe": float(np.mean(mpjpe)), "fpl": float(np.mean(fpl)), "fol": float(np.mean(fol)),
-            "fid": M.fid(ctx.real_features[split], z), "diversity": M.diversity(z)}
+            "fid": M.fid(ctx.real_features[split], z), "diversity": M.diversity(z), "penetration": float(np.mean(pen))}
 
 
 def evaluate(methods: list[Method], splits: dict[str, list[EvalSample]], seeds: list[int], ctx: EvalContext,
