@@ -91,7 +91,8 @@ class PolicyNode:
                                  on_token=feedback, init_wrist=wrist0)
         motion = HandMotion(g.hand, g.joint_names, t_s, g.q, None, g.T_world_wrist)
         stamp = goal.target_path.header.stamp
-        result = GenerateMotion.Result(success=True, message=f"{len(g.tokens)} tokens, {len(g.q)} frames",
+        note = f"; {g.start_note}" if g.start_note else ""
+        result = GenerateMotion.Result(success=True, message=f"{len(g.tokens)} tokens, {len(g.q)} frames{note}",
                                        policy_ms=float(g.timings_ms["total"]))
         result.trajectory = conv.hand_trajectory_from_motion(motion, self.cfg.world_frame)
         result.trajectory.header.stamp = stamp

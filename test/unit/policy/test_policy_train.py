@@ -194,7 +194,7 @@ def test_init_wrist_conditioning_reaches_the_wrist_head(tmp_path, hand_tokenizer
     unknown = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right")
     known = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", init_wrist=s.T_world_wrist[0])
     moved = s.T_world_wrist[0].copy()
-    moved[:3, 3] += [0.2, 0.0, 0.1]
+    moved[:3, 3] += s.T_world_object[0, :3, :3] @ [0.0, 0.01, 0.0]  # 1 cm closer to the object: in range
     elsewhere = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", init_wrist=moved)
     assert not np.allclose(known.T_world_wrist, unknown.T_world_wrist)
     assert not np.allclose(known.T_world_wrist, elsewhere.T_world_wrist)
@@ -205,3 +205,27 @@ def test_init_wrist_conditioning_reaches_the_wrist_head(tmp_path, hand_tokenizer
     hidden = _Examples(samples, lat, PolicyTrainConfig(init_wrist_dropout=1.0, num_points=32), 0, init_wrist=True)
     shown = _Examples(samples, lat, PolicyTrainConfig(init_wrist_dropout=0.0, num_points=32), 0, init_wrist=True)
     assert not hidden[0][3][8:].any() and shown[0][3][17] == 1.0
+    # a start beyond the farthest training start (training.json) is replaced by the training start nearest in
+    # direction and orientation (here every sample starts at the same object-frame offset), and said so
+    meta = json.loads((tmp_path / "w" / "training.json").read_text())
+    assert meta["init_wrist_max_distance_m"] == pytest.approx(np.linalg.norm([0.0, -0.08, 0.05]))
+    assert len(meta["init_wrist_starts"]) == len(samples) and known.start_note == ""
+    far = s.T_world_wrist[0].copy()
+    far[:3, 3] = s.T_world_object[0, :3, 3] + [0.0, 0.0, 0.8]
+    beyond = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", init_wrist=far)
+    np.testing.assert_allclose(beyond.T_world_wrist, known.T_world_wrist, atol=1e-4)
+    assert "0.80 m from the object" in beyond.start_note and "nearest" in beyond.start_note
+    assert not unknown.start_note
+
+
+def test_nearest_start_weighs_direction_and_orientation():
+    from unihm_planner.policy.runner import nearest_start
+
+    def start(direction, yaw):
+        R = _rot_z(yaw)
+        return np.concatenate([np.asarray(direction, float) * 3.0, R[:, 0], R[:, 1]]).astype(np.float32)
+
+    starts = np.stack([start([0, 0, 1], 0.0), start([1, 0, 0], 0.0), start([0, 0, 1], 2.5)])
+    np.testing.assert_array_equal(nearest_start(starts, start([0.1, 0, 1], 0.1)), starts[0])  # above, same turn
+    np.testing.assert_array_equal(nearest_start(starts, start([0.1, 0, 1], 2.4)), starts[2])  # above, turned
+    np.testing.assert_array_equal(nearest_start(starts, start([1, 0, 0.2], 0.3)), starts[1])  # from the side

@@ -25,6 +25,9 @@ from unihm_planner.policy.data import (
 __all__ = ["GeneratedMotion", "PolicyRunner", "default_policy_dir"]
 
 
+START_MARGIN = 1.1  # x the farthest training start (training.json init_wrist_max_distance_m)
+
+
 def default_policy_dir() -> Path:
     """The shipped default policy checkpoint folder."""
     return Path(__file__).resolve().parent.parent / "checkpoints" / "policy"
@@ -39,6 +42,7 @@ class GeneratedMotion:
     joint_names: tuple[str, ...]
     frames_per_token: int
     timings_ms: dict[str, float] = field(default_factory=dict)
+    start_note: str = ""  # how a given initial wrist was changed before use (empty: used as given, or none given)
 
 
 class PolicyRunner:
@@ -51,6 +55,9 @@ class PolicyRunner:
         self.wrist_smoothing_frames = wrist_smoothing_frames  # centred moving average of the wrist head's output
         self.mask_inputs = bool(training.get("inference_mask_inputs", True))
         self.position_scale = float(training.get("position_scale", 10.0))
+        # starts farther from the object than any training start (+ START_MARGIN) are moved in to that distance
+        self.init_wrist_max_m = float(training.get("init_wrist_max_distance_m", float("inf"))) * START_MARGIN
+        self.train_starts = np.asarray(training.get("init_wrist_starts", []), np.float32).reshape(-1, 9)
         self.ds = tokenizer.config.downsample
         if policy.config.frames_per_token != self.ds:
             raise ConfigError(f"policy frames_per_token {policy.config.frames_per_token} != tokenizer downsample "
@@ -147,6 +154,19 @@ class PolicyRunner:
         cloud, traj = policy_frame_inputs(cloud_world[idx], T_world_object, self.trajectory_frames)
         latent = init_pose_latent(self.tokenizer, init_q, hand)
         wrist0 = init_wrist_vector(T_world_object[0], init_wrist, self.position_scale)  # validates when given
+        start_note = ""
+        if init_wrist is not None and self.policy.config.init_wrist:
+            dist = float(np.linalg.norm(wrist0[:3])) / self.position_scale
+            if dist > self.init_wrist_max_m:  # out of the training range
+                start_note = f"the wrist is {dist:.2f} m from the object, beyond the {self.init_wrist_max_m:.2f} m " \
+                             "the policy was trained for: "
+                if len(self.train_starts):
+                    wrist0[:9] = nearest_start(self.train_starts, wrist0[:9])
+                    start_note += (f"it plans from the training start nearest in direction and orientation "
+                                   f"({np.linalg.norm(wrist0[:3]) / self.position_scale:.2f} m from the object)")
+                else:
+                    wrist0[:] = 0.0
+                    start_note += "it plans without it"
         if self.policy.config.init_wrist:
             latent = np.concatenate([latent, wrist0])
         text_ids, text_mask = self.policy.encode_text([instruction])
@@ -171,7 +191,23 @@ class PolicyRunner:
         timings["decode"] = (time.perf_counter() - t2) * 1e3
         timings["total"] = (time.perf_counter() - t0) * 1e3
         return GeneratedMotion(tokens=codes[0, :M].numpy().astype(np.int64), q=q, T_world_wrist=T_world_wrist,
-                               hand=hand, joint_names=names, frames_per_token=self.ds, timings_ms=timings)
+                               hand=hand, joint_names=names, frames_per_token=self.ds, timings_ms=timings,
+                               start_note=start_note)
+
+
+def nearest_start(starts: np.ndarray, start: np.ndarray, rotation_weight: float = 0.5) -> np.ndarray:
+    """The training start (N, 9) closest to `start` (9,) by the angle between their directions from the object
+    plus `rotation_weight` x the angle between their orientations (all in the object's frame)."""
+    from unihm_planner.policy.data import pose_from_9d
+
+    def unit(v: np.ndarray) -> np.ndarray:
+        return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+
+    dir_angle = np.arccos(np.clip(unit(starts[:, :3]) @ unit(start[:3]), -1.0, 1.0))  # (N,)
+    R, R0 = pose_from_9d(starts)[:, :3, :3], pose_from_9d(start)[:3, :3]
+    cos = (np.einsum("nij,ij->n", R, R0) - 1.0) / 2.0  # trace(R^T R0) = sum of elementwise products
+    rot_angle = np.arccos(np.clip(cos, -1.0, 1.0))
+    return starts[int(np.argmin(dir_angle + rotation_weight * rot_angle))].astype(np.float32)
 
 
 def _limits(spec, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:

@@ -222,6 +222,11 @@ def train_policy(cfg: PolicyTrainConfig, model_cfg: PolicyConfig, train_samples:
         val_data = DataLoader(_Examples(val_samples, val_lat, val_cfg, 12345, init_wrist=model_cfg.init_wrist),
                               batch_size=cfg.batch_size,
                               collate_fn=lambda b: _collate(b, ds))
+    # the farthest initial wrist seen in training: the runner treats a start beyond it as unknown
+    extra = {"init_wrist_max_distance_m": max(start_distance_m(s) for s in train_samples),
+             "init_wrist_starts": [[round(float(v), 4) for v in init_wrist_vector(
+                 s.T_world_object[0], s.T_world_wrist[0], POSITION_SCALE)[:9]] for s in train_samples]} \
+        if model_cfg.init_wrist else {}
     gen = torch.Generator().manual_seed(cfg.seed + env.rank)
     bar = tqdm(range(start_epoch, cfg.epochs), desc="policy", unit="epoch", disable=not (progress and env.is_main))
     for epoch in bar:
@@ -246,7 +251,7 @@ def train_policy(cfg: PolicyTrainConfig, model_cfg: PolicyConfig, train_samples:
         history.append(row)
         bar.set_postfix(ce=f"{row['ce']:.3f}", wrist=f"{row['wrist']:.4f}", mask=f"{ratio:.2f}")
         if env.is_main and ((epoch + 1) % cfg.save_every == 0 or epoch + 1 == cfg.epochs):
-            _save(model, cfg, tokenizer, out, history, opt, sched, epoch + 1)
+            _save(model, cfg, tokenizer, out, history, opt, sched, epoch + 1, extra)
     return model, history
 
 
@@ -263,9 +268,14 @@ def _validate(model, loader, ratio: float, cfg: PolicyTrainConfig, dev) -> dict:
     return {"val_ce": sums[0] / n, "val_wrist": sums[1] / n, "val_token_acc": sums[2] / n}
 
 
-def _save(model, cfg, tokenizer, out: Path, history, opt, sched, epoch: int) -> None:
+def start_distance_m(sample: PolicySample) -> float:
+    """How far the sample's initial wrist is from the object's origin at frame 0 (m)."""
+    return float(np.linalg.norm((np.linalg.inv(sample.T_world_object[0]) @ sample.T_world_wrist[0])[:3, 3]))
+
+
+def _save(model, cfg, tokenizer, out: Path, history, opt, sched, epoch: int, extra: dict) -> None:
     model.save_pretrained(out)
-    meta = {"train": dataclasses.asdict(cfg), "epochs_done": epoch, "codebook_id": codebook_id(tokenizer),
+    meta = {"train": dataclasses.asdict(cfg), **extra, "epochs_done": epoch, "codebook_id": codebook_id(tokenizer),
             "reference_hand": tokenizer.reference_hand, "frames_per_token": tokenizer.config.downsample,
             "inference_mask_inputs": bool(cfg.mask_curriculum), "position_scale": POSITION_SCALE}
     (out / TRAINING_FILE).write_text(json.dumps(meta, indent=2) + "\n")
