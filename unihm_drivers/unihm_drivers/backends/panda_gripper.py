@@ -68,18 +68,18 @@ class PandaGripperDriver(Driver, backend="panda_gripper", config=PandaGripperCon
 
     def _disconnect(self) -> None:
         # Releasing a franky Gripper while an asynchronous command is still pending segfaults
-        # (franky 2.0.0, seen against franky-sim). Stop it with stop_async (a blocking stop()
-        # leaves the move's future pending forever), wait, and if it still has not resolved keep
-        # the objects alive rather than crash.
+        # (franky 2.0.0, seen against franky-sim), and stop_async() can block for good while a move is
+        # pending (seen against franky-sim: it never returns and stalls the move). So let the move finish
+        # (its distance at the configured speed, + 2 s), and if it still has not resolved keep the objects
+        # alive rather than crash or hang.
         future, gripper = self._future, self.gripper
         self.gripper = None
         self._future = None
         if future is None or gripper is None:
             return
         try:
-            if not future.wait(0):
-                gripper.stop_async().wait(2.0)
-            done = future.wait(2.0)
+            span = abs(float(gripper.width) - (self._target_m or 0.0))
+            done = future.wait(span / max(self.config.speed_m_s, 1e-3) + 2.0)
         except Exception:  # the link may already be gone
             done = False
         if not done:
