@@ -11,7 +11,7 @@ With `arm:=fr3` the same node drives the arm carrying the hand: `hand_trajectory
 through IK (flange = base^-1 * wrist * mount^-1) to an arm joint trajectory that starts at the same
 header stamp as the hand's, so arm and hand stay synchronised by time stamps; it also publishes
 `~/wrist_pose` (geometry_msgs/PoseStamped in `world`, where base_xyz/base_rpy place the arm): the hand's root
-from the measured arm joints (base * FK * mount), with every state message.
+from the measured arm joints (base * FK * mount), at the status rate.
   pub `~/status` (unihm_msgs/DriverStatus).
 Services: `~/stop` (hold position), `~/estop` (latch; hold until enabled), `~/enable` (SetEnabled).
 The safety logic (clamping, NaN rejection, watchdog, fault/reconnect) lives in `ControlLoop`.
@@ -212,18 +212,26 @@ class DriverNode:
         if sample is None:
             return
         q_state = sample.positions if self.ik is not None else self.spec.actuated_to_full(sample.positions)
-        now_s = self.node.get_clock().now().nanoseconds * 1e-9
-        self.state_pub.publish(conv.joint_state_from_arrays(self.state_names, q_state, stamp_s=now_s))
-        if self.wrist_pub is not None:
-            T_world_wrist = self.T_world_base @ self.ik.flange_pose(sample.positions) @ self.T_flange_wrist
-            self.wrist_pub.publish(conv.pose_stamped_from_matrix(T_world_wrist, "world", now_s))  # base_xyz: world
+        self.state_pub.publish(conv.joint_state_from_arrays(
+            self.state_names, q_state, stamp_s=self.node.get_clock().now().nanoseconds * 1e-9))
         clamps = self.loop.stats.safety.position_clamps + self.loop.stats.safety.velocity_clamps
         if clamps > self._last_clamps:
             self.log.warning(f"{clamps - self._last_clamps} commands clamped to the limits "
                              f"({clamps} in total)", throttle_duration_sec=2.0)
             self._last_clamps = clamps
 
+    def publish_wrist(self) -> None:
+        """Arm mode: the hand's root in the world from the measured arm joints (at the status rate: a start pose
+        for planning, not a control signal)."""
+        sample = self.loop.latest_sample
+        if self.wrist_pub is None or sample is None:
+            return
+        T_world_wrist = self.T_world_base @ self.ik.flange_pose(sample.positions) @ self.T_flange_wrist
+        stamp_s = self.node.get_clock().now().nanoseconds * 1e-9
+        self.wrist_pub.publish(conv.pose_stamped_from_matrix(T_world_wrist, "world", stamp_s))  # base_xyz: world
+
     def publish_status(self) -> None:
+        self.publish_wrist()
         st = self.loop.stats
         msg = DriverStatus(header=conv.make_header("", time.time()), device=self.cfg.arm or self.spec.name,
                            backend=self.driver.backend)

@@ -61,7 +61,7 @@ class Cancelled(Exception):
 
 
 MAX_SLOWDOWN_RETRIES = 3  # times a trajectory is resent slower when a driver says how much slower it would take it
-WRIST_FRESH_S = 1.0  # an arm's wrist pose older than this is not used as the policy's start
+WRIST_FRESH_S = 2.0  # an arm's wrist pose older than this is not used as the policy's start (sent at 2 Hz)
 DRIVERS = ("hand_driver", "arm_driver")  # driver node names in a hand's namespace (unihm_common.launch_graph)
 SETTLED_RAD, SETTLE_S = 1e-4, 0.3  # executed = every joint (hand and arm) moved < SETTLED_RAD for SETTLE_S
 
