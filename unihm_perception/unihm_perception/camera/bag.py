@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from unihm_common.errors import ConfigError, InputError, MissingDependencyError
+from unihm_common.se3 import pose_to_transform
 from unihm_perception.camera.base import Camera, register_camera
 from unihm_perception.frame import RGBDFrame
 
@@ -40,13 +41,8 @@ def _stamp(msg) -> float:
 
 def _pose_matrix(pose) -> np.ndarray:
     """geometry_msgs/Pose (rosbags dataclass) -> (4,4)."""
-    from scipy.spatial.transform import Rotation
-
-    T = np.eye(4)
-    q = pose.orientation
-    T[:3, :3] = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()
-    T[:3, 3] = [pose.position.x, pose.position.y, pose.position.z]
-    return T
+    p, q = pose.position, pose.orientation
+    return pose_to_transform(np.array([p.x, p.y, p.z]), np.array([q.x, q.y, q.z, q.w]))
 
 
 def image_to_array(msg) -> np.ndarray:
@@ -99,12 +95,14 @@ def read_bag_frames(config: BagCameraConfig) -> list[RGBDFrame]:
     K = np.asarray(info.k, dtype=np.float64).reshape(3, 3)
     T_fixed = np.reshape(config.T_world_camera, (4, 4)).astype(np.float64)
     d_stamps = np.array([s for s, _ in depth])
+    poses.sort(key=lambda sp: sp[0])
+    p_stamps = np.array([ps for ps, _ in poses])
     frames = []
     for s, img in rgb:
         j = int(np.argmin(np.abs(d_stamps - s)))
         if abs(d_stamps[j] - s) <= config.max_stamp_gap_s:
-            earlier = [T for ps, T in poses if ps <= s + config.max_stamp_gap_s]  # the latest pose up to the frame
-            T = earlier[-1] if earlier else (poses[0][1] if poses else T_fixed)
+            k = int(np.searchsorted(p_stamps, s + config.max_stamp_gap_s, side="right")) - 1  # latest pose up to it
+            T = poses[max(k, 0)][1] if poses else T_fixed
             frames.append(RGBDFrame(rgb=img, depth_m=depth[j][1], K=K, T_world_camera=T, stamp_s=s,
                                     frame_id=info.header.frame_id or "camera_optical"))
     return frames

@@ -112,7 +112,7 @@ class EvalContext:
     hand_points: M.HandPoints
     encoder: MotionEncoder
     real_features: dict[str, np.ndarray] = field(default_factory=dict)
-    _clouds: dict[str, Any] = field(default_factory=dict, repr=False)  # seq id -> ObjectCloud (penetration)
+    _clouds: dict[str, Any] = field(default_factory=dict, repr=False)  # seq id -> (ObjectCloud, T_object_world)
 
     def features(self, q: np.ndarray, T_world_wrist: np.ndarray, T_world_object: np.ndarray) -> np.ndarray:
         joints = self.hand_points.joints_world(q, T_world_wrist)
@@ -123,11 +123,12 @@ class EvalContext:
         (mm, 0 when none is inside): what the physical refinement is for, and MPJPE does not see."""
         from unihm_refiner.contact import ObjectCloud
 
-        if sample.seq_id not in self._clouds:
-            self._clouds[sample.seq_id] = ObjectCloud(sample.cloud_obj, sample.normals_obj)
-        T_inv = np.linalg.inv(sample.T_world_object)  # (T, 4, 4)
+        if sample.seq_id not in self._clouds:  # scored once per method and seed: build once
+            self._clouds[sample.seq_id] = (ObjectCloud(sample.cloud_obj, sample.normals_obj),
+                                           np.linalg.inv(sample.T_world_object))
+        cloud, T_inv = self._clouds[sample.seq_id]  # T_inv (T, 4, 4): world -> object frame per frame
         local = np.einsum("tij,tkj->tki", T_inv[:, :3, :3], points_world) + T_inv[:, None, :3, 3]
-        d = self._clouds[sample.seq_id].signed_distance(local.reshape(-1, 3))
+        d = cloud.signed_distance(local.reshape(-1, 3))
         return float(max(0.0, -float(d.min())) * 1e3)
 
     def set_real(self, split: str, samples: list[EvalSample]) -> None:

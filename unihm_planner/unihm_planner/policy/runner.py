@@ -55,7 +55,7 @@ class PolicyRunner:
         self.wrist_smoothing_frames = wrist_smoothing_frames  # centred moving average of the wrist head's output
         self.mask_inputs = bool(training.get("inference_mask_inputs", True))
         self.position_scale = float(training.get("position_scale", 10.0))
-        # starts farther from the object than any training start (+ START_MARGIN) are moved in to that distance
+        # a start farther from the object than any training start (+ START_MARGIN) is replaced by the nearest one
         self.init_wrist_max_m = float(training.get("init_wrist_max_distance_m", float("inf"))) * START_MARGIN
         self.train_starts = np.asarray(training.get("init_wrist_starts", []), np.float32).reshape(-1, 9)
         self.ds = tokenizer.config.downsample

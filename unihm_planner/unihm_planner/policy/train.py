@@ -222,11 +222,10 @@ def train_policy(cfg: PolicyTrainConfig, model_cfg: PolicyConfig, train_samples:
         val_data = DataLoader(_Examples(val_samples, val_lat, val_cfg, 12345, init_wrist=model_cfg.init_wrist),
                               batch_size=cfg.batch_size,
                               collate_fn=lambda b: _collate(b, ds))
-    # the farthest initial wrist seen in training: the runner treats a start beyond it as unknown
-    extra = {"init_wrist_max_distance_m": max(start_distance_m(s) for s in train_samples),
-             "init_wrist_starts": [[round(float(v), 4) for v in init_wrist_vector(
-                 s.T_world_object[0], s.T_world_wrist[0], POSITION_SCALE)[:9]] for s in train_samples]} \
-        if model_cfg.init_wrist else {}
+    # the training starts and the farthest of them: the runner replaces a start beyond it by the nearest one
+    extra = {"init_wrist_max_distance_m": max(float(np.linalg.norm(v[:3])) for v in data.init_wrist) / POSITION_SCALE,
+             "init_wrist_starts": [[round(float(x), 4) for x in v[:9]] for v in data.init_wrist]} \
+        if data.init_wrist is not None else {}
     gen = torch.Generator().manual_seed(cfg.seed + env.rank)
     bar = tqdm(range(start_epoch, cfg.epochs), desc="policy", unit="epoch", disable=not (progress and env.is_main))
     for epoch in bar:
@@ -266,11 +265,6 @@ def _validate(model, loader, ratio: float, cfg: PolicyTrainConfig, dev) -> dict:
         n += 1
     model.train()
     return {"val_ce": sums[0] / n, "val_wrist": sums[1] / n, "val_token_acc": sums[2] / n}
-
-
-def start_distance_m(sample: PolicySample) -> float:
-    """How far the sample's initial wrist is from the object's origin at frame 0 (m)."""
-    return float(np.linalg.norm((np.linalg.inv(sample.T_world_object[0]) @ sample.T_world_wrist[0])[:3, 3]))
 
 
 def _save(model, cfg, tokenizer, out: Path, history, opt, sched, epoch: int, extra: dict) -> None:

@@ -373,15 +373,15 @@ def add_hand(source: TrajectorySource, hand: str, checkpoint: str | Path, out_di
     x_ref, x_new = make_paired_chunks(train_ref, train_new, J_ref, J, tc.chunk_len, tc.chunk_stride)
     val = _val_chunks(source, hand, J, cfg)
     enc, dec = model.encoders[hand], model.decoders[hand]
+    pairs = [(np.asarray(train_ref[sid], dtype=np.float32), np.asarray(train_new[sid], dtype=np.float32))
+             for sid in sorted(set(train_ref) & set(train_new))] if tc.augments else []
+    scales = [model.norms[ref].std.cpu().numpy(), model.norms[hand].std.cpu().numpy()]
     for name, epochs, trainable, distill_only in (
         (f"distill:{hand}", tc.distill_epochs, [enc], True),
         (f"finetune:{hand}", tc.finetune_epochs, [enc, dec], False),
     ):
         stage = AddHandStage(model, hand, ref, tc.lambda_distill, distill_only)
-        pairs = [(np.asarray(train_ref[sid], dtype=np.float32), np.asarray(train_new[sid], dtype=np.float32))
-                 for sid in sorted(set(train_ref) & set(train_new))]
-        resample = _augmenter(tc, name, pairs, [model.norms[ref].std.cpu().numpy(),
-                                                model.norms[hand].std.cpu().numpy()])
+        resample = _augmenter(tc, name, pairs, scales)
         _run_stage(name, model, stage, trainable, (x_ref, x_new), epochs, cfg, env, out_dir, state, hand, val,
                    refresh=False, resample=resample)
     barrier(env)
