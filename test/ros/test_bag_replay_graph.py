@@ -18,6 +18,7 @@ from rclpy.action import ActionClient
 from unihm_common import conversions as conv
 from unihm_msgs.action import Manipulate
 from unihm_msgs.msg import ManipulationRequest
+from unihm_planner.manipulation.core import ManipulationConfig
 
 HAND = "inspire_right"
 SCENE_SEED = 2
@@ -78,7 +79,7 @@ def test_a_camera_bag_drives_the_full_graph_to_the_live_trajectory(ros, tmp_path
           f"wrist {dw * 1000:.1f} mm, tokens equal {list(live.tokens.tokens) == list(replay.tokens.tokens)}")
     diff = np.abs(a.q - b.q)
     print(f"joint difference: mean {diff.mean():.4f} rad, frames > 0.1 rad: {(diff.max(1) > 0.1).sum()}/{len(diff)}")
-    assert a.q.shape == b.q.shape and len(a.q) == 60
+    assert a.q.shape == b.q.shape and len(a.q) == ManipulationConfig().num_frames
     assert dp < 0.02, f"target paths differ by {dp * 1000:.1f} mm"
     assert list(live.tokens.tokens) == list(replay.tokens.tokens), "the policy chose other motion tokens"
     assert dw < 0.03, f"wrist paths differ by {dw * 1000:.1f} mm"
@@ -86,4 +87,5 @@ def test_a_camera_bag_drives_the_full_graph_to_the_live_trajectory(ros, tmp_path
     # refiner's per-frame escape can flip on a mm-level cloud difference, and the flip carries over the
     # following frames through the temporal prior, so one block of frames may differ more (seen: 9 and 15)
     assert diff.mean() < 0.03, f"refined joints differ by {diff.mean():.3f} rad on average (max {dq:.3f})"
-    assert (diff.max(1) > 0.1).sum() <= 18, f"{(diff.max(1) > 0.1).sum()} of 60 frames differ by > 0.1 rad"
+    flips = int((diff.max(1) > 0.1).sum())
+    assert flips <= 0.3 * len(diff), f"{flips} of {len(diff)} frames differ by > 0.1 rad"

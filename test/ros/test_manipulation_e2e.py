@@ -112,14 +112,17 @@ def _wait_policy_ready(ros, client, timeout_s=180.0):
 
 
 def test_three_hands_three_instructions_and_execution(ros, client, graph):
+    from unihm_planner.manipulation.core import ManipulationConfig
+
+    frames = ManipulationConfig().num_frames  # the request says 0: the graph's default length
     _wait_policy_ready(ros, client)
     for hand in HANDS:
         for instruction in INSTRUCTIONS:
             res, stages = _run(ros, client, instruction, hand)
             assert res.success, f"{hand} / {instruction}: {res.message}"
             traj = res.trajectory
-            assert traj.hand == hand and len(traj.points) == len(res.target_path.poses) == 60
-            assert len(traj.wrist_poses) == 60 and len(res.tokens.tokens) == 15
+            assert traj.hand == hand and len(traj.points) == len(res.target_path.poses) == frames
+            assert len(traj.wrist_poses) == frames and len(res.tokens.tokens) == -(-frames // 4)
             assert {"perception", "plan", "policy", "refine"} <= set(stages)
             assert [t.stage for t in res.metrics.stage_timings] == ["perception", "plan", "policy", "refine"]
             assert 0.0 <= res.metrics.contact_ratio <= 1.0 and res.metrics.total_ms > 0

@@ -32,6 +32,9 @@ class PolicyNodeConfig:
     world_frame: str = "world"
     torch_threads: int = 1
     frame_rate_hz: float = 30.0  # used when the target path carries no usable stamps
+    # plan from the training start nearest to the arm's wrist in direction and orientation (the arm takes the
+    # hand there first) instead of from the wrist itself (PolicyRunner.generate `stage_start`)
+    stage_start: bool = False
 
     def __post_init__(self) -> None:
         if self.torch_threads < 1 or not self.frame_rate_hz > 0:
@@ -88,7 +91,8 @@ class PolicyNode:
 
         wrist0 = conv.pose_to_matrix(goal.initial_wrist) if goal.initial_wrist_known else None
         g = self.runner.generate(goal.instruction, cloud, T_obj, goal.hand, init_q=init, seed=int(goal.seed),
-                                 on_token=feedback, init_wrist=wrist0)
+                                 on_token=feedback, init_wrist=wrist0,
+                                 stage_start=self.cfg.stage_start)
         motion = HandMotion(g.hand, g.joint_names, t_s, g.q, None, g.T_world_wrist)
         stamp = goal.target_path.header.stamp
         note = f"; {g.start_note}" if g.start_note else ""

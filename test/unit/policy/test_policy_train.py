@@ -216,6 +216,18 @@ def test_init_wrist_conditioning_reaches_the_wrist_head(tmp_path, hand_tokenizer
     np.testing.assert_allclose(beyond.T_world_wrist, known.T_world_wrist, atol=1e-4)
     assert "0.80 m from the object" in beyond.start_note and "nearest" in beyond.start_note
     assert not unknown.start_note
+    # staging: plan from the nearest training start even when the given start is in range (the arm goes there)
+    staged = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", init_wrist=moved, stage_start=True)
+    np.testing.assert_allclose(staged.T_world_wrist, known.T_world_wrist, atol=1e-4)
+    assert "staging pose" in staged.start_note
+    # an initial hand pose unlike every training start is replaced by the training mean (as for an unknown one)
+    assert len(meta["init_pose_latent_mean"]) == 8 and meta["init_pose_latent_max_distance"] >= 0.0
+    typical = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", init_q=s.init_q)
+    assert typical.start_note == ""
+    odd = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", init_q=s.init_q + 3.0)
+    assert "unlike every training start" in odd.start_note
+    np.testing.assert_allclose(odd.T_world_wrist, unknown.T_world_wrist, atol=1e-5)
+    np.testing.assert_array_equal(odd.tokens, unknown.tokens)
 
 
 def test_nearest_start_weighs_direction_and_orientation():
@@ -229,3 +241,14 @@ def test_nearest_start_weighs_direction_and_orientation():
     np.testing.assert_array_equal(nearest_start(starts, start([0.1, 0, 1], 0.1)), starts[0])  # above, same turn
     np.testing.assert_array_equal(nearest_start(starts, start([0.1, 0, 1], 2.4)), starts[2])  # above, turned
     np.testing.assert_array_equal(nearest_start(starts, start([1, 0, 0.2], 0.3)), starts[1])  # from the side
+
+
+def test_a_residual_tokenizer_is_refused_with_a_clear_error():
+    from unihm_common.errors import ConfigError
+    from unihm_planner.policy.data import check_one_token_per_step
+
+    tok = HandTokenizer(TokenizerConfig(codebook_size=16, code_dim=4, hidden_dim=8, num_res_blocks=1,
+                                        residual_stages=2))
+    with pytest.raises(ConfigError, match="residual_stages"):
+        check_one_token_per_step(tok)
+    check_one_token_per_step(HandTokenizer(TokenizerConfig(codebook_size=16, code_dim=4, hidden_dim=8)))

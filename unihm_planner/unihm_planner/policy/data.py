@@ -17,12 +17,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from unihm_common.errors import InputError
+from unihm_common.errors import ConfigError, InputError
 from unihm_data import dataformat as fmt
 
-__all__ = ["PolicySample", "load_policy_samples", "policy_frame_inputs", "wrist_in_object_frame",
-           "wrist_from_object_frame", "pose_to_9d", "pose_from_9d", "resample_poses_9d", "init_pose_latent",
-           "init_wrist_vector"]
+__all__ = [
+    "PolicySample",
+    "check_one_token_per_step",
+    "init_pose_stats",
+    "load_policy_samples",
+    "policy_frame_inputs",
+    "wrist_in_object_frame",
+    "wrist_from_object_frame",
+    "pose_to_9d",
+    "pose_from_9d",
+    "resample_poses_9d",
+    "init_pose_latent",
+    "init_wrist_vector",
+]
 
 MIRROR = np.diag([1.0, -1.0, 1.0])
 
@@ -111,8 +122,27 @@ def init_wrist_vector(T_world_object0: np.ndarray, T_world_wrist0: np.ndarray | 
     return out
 
 
+def init_pose_stats(latents: np.ndarray) -> dict:
+    """What the runner needs to tell a training-like initial hand pose from an unusual one: the mean of the
+    training init-pose latents (N, d) and their largest distance from it (training.json keys)."""
+    lat = np.asarray(latents, np.float64).reshape(len(latents), -1)
+    mean = lat.mean(0)
+    return {"init_pose_latent_mean": [round(float(x), 5) for x in mean],
+            "init_pose_latent_max_distance": float(np.linalg.norm(lat - mean, axis=1).max())}
+
+
+def check_one_token_per_step(tokenizer) -> None:
+    """The policy emits one motion code per `downsample` frames: a residual tokenizer (several codes per step,
+    `TokenizerConfig.residual_stages` > 1) is not supported yet."""
+    stages = getattr(tokenizer.config, "residual_stages", 1)
+    if stages != 1:
+        raise ConfigError(f"this hand tokenizer emits {stages} codes per time step (residual_stages={stages}); "
+                          "the motion policy needs a tokenizer with residual_stages = 1")
+
+
 def init_pose_latent(tokenizer, q0: np.ndarray, hand: str) -> np.ndarray:
     """E_h(Q_pos0): the hand encoder's latent of a chunk holding the initial pose -> (d_z,)."""
+    check_one_token_per_step(tokenizer)
     ds = tokenizer.config.downsample
     x = torch.as_tensor(np.repeat(np.asarray(q0, np.float32)[None, None], ds, axis=1))  # (1, ds, J)
     with torch.no_grad():
@@ -130,6 +160,7 @@ def load_policy_samples(hoi_root: str | Path, tokenizer, split: str | None, hand
     entries = [e for e in index.sequences if split is None or e.split == split]
     if not entries:
         raise InputError(f"{root}: no sequences in split {split!r}")
+    check_one_token_per_step(tokenizer)
     ds = tokenizer.config.downsample
     clouds: dict[str, np.ndarray] = {}
     samples = []

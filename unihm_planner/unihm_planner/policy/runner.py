@@ -16,6 +16,7 @@ import torch
 
 from unihm_common.errors import ConfigError, InputError, MissingDependencyError
 from unihm_planner.policy.data import (
+    check_one_token_per_step,
     init_pose_latent,
     init_wrist_vector,
     policy_frame_inputs,
@@ -50,6 +51,7 @@ class PolicyRunner:
 
     def __init__(self, policy, tokenizer, training: dict, num_points: int = 512, trajectory_frames: int = 32,
                  wrist_smoothing_frames: int = 9):
+        check_one_token_per_step(tokenizer)
         self.policy, self.tokenizer, self.training = policy.eval(), tokenizer.eval(), training
         self.num_points, self.trajectory_frames = num_points, trajectory_frames
         self.wrist_smoothing_frames = wrist_smoothing_frames  # centred moving average of the wrist head's output
@@ -58,6 +60,11 @@ class PolicyRunner:
         # a start farther from the object than any training start (+ START_MARGIN) is replaced by the nearest one
         self.init_wrist_max_m = float(training.get("init_wrist_max_distance_m", float("inf"))) * START_MARGIN
         self.train_starts = np.asarray(training.get("init_wrist_starts", []), np.float32).reshape(-1, 9)
+        # an initial hand pose whose latent is farther from the training mean than any training start's
+        # (x START_MARGIN, + the rounding of the stored mean) is replaced by the mean (no keys: no check)
+        mean = training.get("init_pose_latent_mean")
+        self.init_pose_mean = None if mean is None else np.asarray(mean, np.float32)
+        self.init_pose_max = float(training.get("init_pose_latent_max_distance", float("inf"))) * START_MARGIN + 1e-3
         self.ds = tokenizer.config.downsample
         if policy.config.frames_per_token != self.ds:
             raise ConfigError(f"policy frames_per_token {policy.config.frames_per_token} != tokenizer downsample "
@@ -109,12 +116,18 @@ class PolicyRunner:
     @torch.no_grad()
     def generate(self, instruction: str, cloud_world: np.ndarray, T_world_object: np.ndarray, hand: str,
                  init_q: np.ndarray | None = None, seed: int = 0, temperature: float = 1.0,
-                 top_k: int | None = 50, on_token=None, init_wrist: np.ndarray | None = None) -> GeneratedMotion:
+                 top_k: int | None = 50, on_token=None, init_wrist: np.ndarray | None = None,
+                 stage_start: bool = False) -> GeneratedMotion:
         """One trajectory of len(T_world_object) frames for `hand`; seed 0 = greedy decoding.
 
+        `init_q`: the hand's current joints; one unlike every training start (its latent beyond the training
+        spread) is replaced by the typical training start, and `start_note` says so: the generated motion then
+        starts from that pose and the driver moves the hand there first.
         `init_wrist`: the hand's current root pose T_world_wrist (4, 4), when known (an arm's forward kinematics,
         a tracked hand). A policy trained with `init_wrist` starts its approach from there; without it the policy
         falls back to its "unknown start" behaviour. Policies trained without that input ignore it.
+        `stage_start`: plan from the training start nearest to `init_wrist` in direction and orientation (a
+        staging pose the policy knows; the arm moves the hand there first) instead of from `init_wrist` itself.
 
         `on_token(done, total)` is called after every generated token (progress feedback).
         """
@@ -144,7 +157,8 @@ class PolicyRunner:
         if M > self.policy.config.max_motion_tokens:
             raise InputError(f"the target path has {T} poses (> {self.policy.config.max_motion_tokens * self.ds}, "
                              "the longest trajectory this policy generates); resample it")
-        if init_q is None:
+        unknown_q = init_q is None
+        if unknown_q:
             init_q = self._rest_pose(hand, names)
         init_q = np.asarray(init_q, dtype=np.float32).reshape(-1)
         if init_q.shape != (len(names),) or not np.isfinite(init_q).all():
@@ -153,10 +167,25 @@ class PolicyRunner:
         idx = rng.choice(len(cloud_world), self.num_points, replace=len(cloud_world) < self.num_points)
         cloud, traj = policy_frame_inputs(cloud_world[idx], T_world_object, self.trajectory_frames)
         latent = init_pose_latent(self.tokenizer, init_q, hand)
+        notes = []
+        if self.init_pose_mean is not None and self.init_pose_mean.shape == latent.shape:
+            far = float(np.linalg.norm(latent - self.init_pose_mean))
+            if unknown_q:  # no joints given: the typical training start, not the hand's zero pose
+                latent = self.init_pose_mean.copy()
+            elif far > self.init_pose_max:
+                latent = self.init_pose_mean.copy()
+                notes.append(f"the hand's initial pose is unlike every training start (latent distance {far:.1f} > "
+                             f"{self.init_pose_max:.1f}): it plans from the typical training start pose")
         wrist0 = init_wrist_vector(T_world_object[0], init_wrist, self.position_scale)  # validates when given
         start_note = ""
         if init_wrist is not None and self.policy.config.init_wrist:
             dist = float(np.linalg.norm(wrist0[:3])) / self.position_scale
+            if stage_start and len(self.train_starts):
+                wrist0[:9] = nearest_start(self.train_starts, wrist0[:9])
+                staged = float(np.linalg.norm(wrist0[:3])) / self.position_scale
+                notes.append(f"the wrist is {dist:.2f} m from the object: it plans from the staging pose "
+                             f"{staged:.2f} m away (the training start nearest in direction and orientation)")
+                dist = staged
             if dist > self.init_wrist_max_m:  # out of the training range
                 start_note = f"the wrist is {dist:.2f} m from the object, beyond the {self.init_wrist_max_m:.2f} m " \
                              "the policy was trained for: "
@@ -167,6 +196,9 @@ class PolicyRunner:
                 else:
                     wrist0[:] = 0.0
                     start_note += "it plans without it"
+        if start_note:
+            notes.append(start_note)
+        start_note = "; ".join(notes)
         if self.policy.config.init_wrist:
             latent = np.concatenate([latent, wrist0])
         text_ids, text_mask = self.policy.encode_text([instruction])

@@ -23,7 +23,13 @@ from torch.utils.data import DataLoader, Dataset
 
 from unihm_common.errors import ConfigError, InputError
 from unihm_planner.policy.config import PolicyConfig
-from unihm_planner.policy.data import PolicySample, init_wrist_vector, policy_frame_inputs, wrist_in_object_frame
+from unihm_planner.policy.data import (
+    PolicySample,
+    init_pose_stats,
+    init_wrist_vector,
+    policy_frame_inputs,
+    wrist_in_object_frame,
+)
 from unihm_planner.policy.masking import mask_ratio, sample_mask
 
 __all__ = ["PolicyTrainConfig", "train_policy", "codebook_id", "TRAINING_FILE"]
@@ -226,6 +232,7 @@ def train_policy(cfg: PolicyTrainConfig, model_cfg: PolicyConfig, train_samples:
     extra = {"init_wrist_max_distance_m": max(float(np.linalg.norm(v[:3])) for v in data.init_wrist) / POSITION_SCALE,
              "init_wrist_starts": [[round(float(x), 4) for x in v[:9]] for v in data.init_wrist]} \
         if data.init_wrist is not None else {}
+    extra.update(init_pose_stats(latents))
     gen = torch.Generator().manual_seed(cfg.seed + env.rank)
     bar = tqdm(range(start_epoch, cfg.epochs), desc="policy", unit="epoch", disable=not (progress and env.is_main))
     for epoch in bar:

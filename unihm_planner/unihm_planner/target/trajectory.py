@@ -1,4 +1,9 @@
-"""Smooth SE(3) object trajectory from a pick pose to a place pose: lift, carry, place.
+"""Smooth SE(3) object trajectory from a pick pose to a place pose: hold, lift, carry, place, rest.
+
+The object first rests at the pick pose for `grasp_hold_s` (the hand reaches it and closes its grasp: no hand
+can carry an object it has not reached yet) and ends resting at the place pose for `release_hold_s` (the hand
+lets go and withdraws), as in the policy's training data (object at rest for the first 1.2-2.0 s and the
+last 0.55-0.8 s of a placing sequence).
 
 Each of the three segments uses the minimum-jerk time scaling s(t) = 10 t^3 - 15 t^4 + 6 t^5, which starts
 and ends at rest with zero acceleration, so the whole path is C2 (position, velocity and acceleration
@@ -19,17 +24,19 @@ from unihm_common.se3 import make_transform
 
 @dataclass(frozen=True)
 class TrajectoryConfig:
+    grasp_hold_s: float = 1.6  # object at rest while the hand reaches and grasps (data: 1.2-2.0 s, mean 1.6)
+    release_hold_s: float = 0.7  # object at rest at the goal while the hand lets go (data: 0.55-0.8 s)
     lift_height_m: float = 0.10  # carry height above the higher of the two end points
-    lift_duration_s: float = 1.0
-    place_duration_s: float = 1.0
+    lift_duration_s: float = 0.6
+    place_duration_s: float = 0.6
     carry_speed_m_s: float = 0.25  # mean speed of the carry segment
     min_carry_duration_s: float = 1.0
     rate_hz: float = 30.0
 
     def __post_init__(self) -> None:
         if min(self.lift_duration_s, self.place_duration_s, self.carry_speed_m_s, self.min_carry_duration_s,
-               self.rate_hz) <= 0 or self.lift_height_m < 0:
-            raise ConfigError("durations, speed and rate must be > 0 and lift_height_m >= 0")
+               self.rate_hz) <= 0 or self.lift_height_m < 0 or min(self.grasp_hold_s, self.release_hold_s) < 0:
+            raise ConfigError("durations, speed and rate must be > 0; lift_height_m and the holds >= 0")
 
 
 def min_jerk(tau: np.ndarray) -> np.ndarray:
@@ -54,11 +61,13 @@ def plan_object_trajectory(T_world_pick: np.ndarray, T_world_place: np.ndarray,
     p1, p2 = np.array([p0[0], p0[1], z]), np.array([p3[0], p3[1], z])
     carry_s = max(config.min_carry_duration_s, np.linalg.norm(p2 - p1) / config.carry_speed_m_s)
     durations = np.array([config.lift_duration_s, carry_s, config.place_duration_s])
-    bounds = np.concatenate([[0.0], np.cumsum(durations)])
-    n = int(np.ceil(bounds[-1] * config.rate_hz)) + 1
-    t = np.linspace(0.0, bounds[-1], n)  # (T,)
-    seg = np.clip(np.searchsorted(bounds, t, side="right") - 1, 0, 2)  # (T,)
-    s = min_jerk((t - bounds[seg]) / durations[seg])  # (T,)
+    hold = config.grasp_hold_s
+    bounds = hold + np.concatenate([[0.0], np.cumsum(durations)])
+    end = bounds[-1] + config.release_hold_s
+    n = int(np.ceil(end * config.rate_hz)) + 1
+    t = np.linspace(0.0, end, n)  # (T,)
+    seg = np.clip(np.searchsorted(bounds, t, side="right") - 1, 0, 2)  # (T,); the hold reads as lift at s = 0
+    s = min_jerk((t - bounds[seg]) / durations[seg])  # (T,) min_jerk clips: 0 / 1 during the holds
     starts, ends = np.stack([p0, p1, p2]), np.stack([p1, p2, p3])
     pos = starts[seg] + s[:, None] * (ends[seg] - starts[seg])  # (T, 3)
     rotvec = Rotation.from_matrix(A[:3, :3].T @ B[:3, :3]).as_rotvec()

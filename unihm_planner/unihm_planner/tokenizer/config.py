@@ -30,6 +30,7 @@ class TokenizerConfig:
     num_res_blocks: int = 2  # residual blocks per resolution level (conv1d) / hidden layers (mlp)
     downsample: int = 4  # frames per token (power of two; 1 = one token per pose)
     beta: float = 0.25  # commitment weight of Eq. 5 (paper: 0.25)
+    residual_stages: int = 1  # tokens per time step: residual quantisation over the same codebook (paper: 1)
     std_floor_rad: float = 0.01  # per-joint std floor so near-constant joints are not blown up
 
     def __post_init__(self) -> None:
@@ -40,6 +41,8 @@ class TokenizerConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not _is_pow2(self.downsample):
             raise ValueError(f"downsample must be a power of two (1, 2, 4, ...), got {self.downsample}")
+        if self.residual_stages < 1:
+            raise ValueError(f"residual_stages must be >= 1, got {self.residual_stages}")
         if self.beta <= 0:
             raise ValueError(f"beta must be > 0, got {self.beta}")
         if self.std_floor_rad <= 0:

@@ -28,10 +28,11 @@ class TokenizerOutput:
     x_hat: torch.Tensor  # (B, T, J) reconstruction in rad
     x_hat_norm: torch.Tensor  # (B, T, J) reconstruction in normalised units
     z_e: torch.Tensor  # (B, N, d_z) encoder output
-    codes: torch.Tensor  # (B, N) long
+    codes: torch.Tensor  # (B, N*S) long (S = residual stages, 1 by default)
     loss_rec: torch.Tensor  # () Eq. 4, mean squared error in normalised units
     loss_vq: torch.Tensor  # () Eq. 5
     loss_commit: torch.Tensor  # () unweighted commitment term
+    stage_inputs: torch.Tensor  # (B, N*S, d_z) the vectors the codes were chosen for (refresh buffer)
 
 
 class JointNorm(nn.Module):
@@ -67,7 +68,7 @@ class HandTokenizer(nn.Module):
     def __init__(self, config: TokenizerConfig) -> None:
         super().__init__()
         self.config = config
-        self.quantizer = VectorQuantizer(config.codebook_size, config.code_dim, config.beta)
+        self.quantizer = VectorQuantizer(config.codebook_size, config.code_dim, config.beta, config.residual_stages)
         self.encoders = nn.ModuleDict()
         self.decoders = nn.ModuleDict()
         self.norms = nn.ModuleDict()
@@ -214,16 +215,16 @@ class HandTokenizer(nn.Module):
         x_hat_n = self.decoders[hand](q.z_q)  # (B, T, J)
         loss_rec = F.mse_loss(x_hat_n, x_n)
         x_hat = self.norms[hand].inverse(x_hat_n)
-        return TokenizerOutput(x_hat, x_hat_n, z_e, q.codes, loss_rec, q.loss_vq, q.loss_commit)
+        return TokenizerOutput(x_hat, x_hat_n, z_e, q.codes, loss_rec, q.loss_vq, q.loss_commit, q.stage_inputs)
 
     @torch.no_grad()
     def tokenize(self, x: torch.Tensor, hand: str) -> torch.Tensor:
-        """Eq. 1: c = Q(E_h(x)), (B, T, J) rad -> (B, T/ds) long."""
+        """Eq. 1: c = Q(E_h(x)), (B, T, J) rad -> (B, S*T/ds) long (S = residual stages, 1 by default)."""
         return self.quantizer.quantize(self.encode(x, hand))
 
     @torch.no_grad()
     def detokenize(self, tokens: torch.Tensor, hand: str) -> torch.Tensor:
-        """Eq. 2: x_hat = D_h(e_c), (B, N) long -> (B, N*ds, J) rad; `hand` may be an alias."""
+        """Eq. 2: x_hat = D_h(e_c), (B, N) long -> (B, N*ds/S, J) rad; `hand` may be an alias."""
         alias, hand = hand, self.resolve_hand(hand)
         K = self.config.codebook_size
         if not isinstance(tokens, torch.Tensor) or tokens.dim() != 2 or tokens.dtype not in (torch.long, torch.int32):
@@ -231,7 +232,10 @@ class HandTokenizer(nn.Module):
             raise InputError(f"tokens must be an integer tensor (B, N), got {shape}")
         if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= K):
             raise InputError(f"tokens must lie in [0, {K}), got [{int(tokens.min())}, {int(tokens.max())}]")
-        z_q = self.quantizer.lookup(tokens.long())  # (B, N, d_z)
+        S = self.config.residual_stages
+        if tokens.shape[1] % S:
+            raise InputError(f"{tokens.shape[1]} tokens is not a whole number of time steps of {S} tokens")
+        z_q = self.quantizer.dequantize(tokens.long())  # (B, N/S, d_z)
         return self._from_trained(self.norms[hand].inverse(self.decoders[hand](z_q)), alias)
 
     @torch.no_grad()

@@ -55,7 +55,7 @@ class ReferenceStage(nn.Module):
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         out = self.model(x, self.hand)
         return {"loss": out.loss_rec + out.loss_vq, "rec": out.loss_rec, "vq": out.loss_vq,
-                "codes": out.codes, "z_e": out.z_e}
+                "codes": out.codes, "refresh_points": out.stage_inputs}
 
 
 class AddHandStage(nn.Module):
@@ -211,7 +211,7 @@ def _run_stage(name: str, model: HandTokenizer, stage: nn.Module, trainable: lis
             opt.step()
             counts += code_usage(out["codes"], K)
             if buffer is not None:
-                buffer.add(out["z_e"])
+                buffer.add(out["refresh_points"])
             for k, v in out.items():
                 if v.dim() == 0:
                     sums[k] = sums.get(k, 0.0) + float(v.detach())
