@@ -141,3 +141,40 @@ def test_arm_rejects_a_path_it_cannot_follow_and_says_why(ros):
     finally:
         arm_proc.terminate()
         arm_proc.wait(15)
+
+
+def test_go_home_brings_the_arm_back_to_its_home_configuration(ros):
+    """`arm_driver/go_home` (Trigger): a smooth joint move from wherever the arm is to `home_rad`."""
+    from std_srvs.srv import Trigger
+    from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
+
+    from unihm_common.hands.arm import load_arm_spec
+
+    arm = load_arm_spec(ARM)
+    home = np.round((np.asarray(arm.lower_rad) + np.asarray(arm.upper_rad)) / 2 + 0.1, 4)
+    arm_proc = start("arm_driver", "use_sim:=true", f"arm:={ARM}", "sim_time_constant_s:=0.02",
+                     f"home_rad:={[float(x) for x in home]}")
+    seen: list = []
+    try:
+        qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+        ros.node.create_subscription(JointState, "joint_states", lambda m: seen.append(np.asarray(m.position)), qos)
+        pub = ros.node.create_publisher(JointTrajectory, "joint_trajectory", qos)
+        assert ros.wait_for(lambda: seen and pub.get_subscription_count() >= 1, 60), (
+            arm_proc.stderr.read() if arm_proc.poll() is not None else "arm driver did not come up")
+        away = seen[-1] + np.array([0.4, -0.3, 0.2, 0.3, 0.0, -0.2, 0.5])
+        msg = JointTrajectory(joint_names=list(arm.joint_names))
+        msg.points = [JointTrajectoryPoint(positions=[float(x) for x in away],
+                                           time_from_start=conv.seconds_to_duration(1.0))]
+        pub.publish(msg)
+        assert ros.wait_for(lambda: np.abs(seen[-1] - away).max() < 1e-3, 20), "the arm did not move away"
+        cli = ros.node.create_client(Trigger, "arm_driver/go_home")
+        assert cli.wait_for_service(timeout_sec=10)
+        t0 = time.monotonic()
+        fut = cli.call_async(Trigger.Request())
+        assert ros.wait_for(fut.done, 10) and fut.result().success, fut.result()
+        assert "going home in" in fut.result().message
+        assert ros.wait_for(lambda: np.abs(seen[-1] - home).max() < 1e-3, 30), seen[-1] - home
+        assert time.monotonic() - t0 > 0.5  # a move, not a jump
+    finally:
+        arm_proc.terminate()
+        arm_proc.wait(15)

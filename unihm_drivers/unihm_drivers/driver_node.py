@@ -13,7 +13,8 @@ header stamp as the hand's, so arm and hand stay synchronised by time stamps; it
 `~/wrist_pose` (geometry_msgs/PoseStamped in `world`, where base_xyz/base_rpy place the arm): the hand's root
 from the measured arm joints (base * FK * mount), at the status rate.
   pub `~/status` (unihm_msgs/DriverStatus).
-Services: `~/stop` (hold position), `~/estop` (latch; hold until enabled), `~/enable` (SetEnabled).
+Services: `~/stop` (hold position), `~/estop` (latch; hold until enabled), `~/enable` (SetEnabled); in arm
+mode `~/go_home` (Trigger): a minimum-jerk joint move to `home_rad` (its message says how long it takes).
 The safety logic (clamping, NaN rejection, watchdog, fault/reconnect) lives in `ControlLoop`.
 """
 
@@ -31,7 +32,7 @@ from trajectory_msgs.msg import JointTrajectory as JointTrajectoryMsg
 
 from unihm_common import conversions as conv
 from unihm_common.base_node import config_from_parameters, make_node, run_node
-from unihm_common.errors import InputError, UnihmError
+from unihm_common.errors import ConfigError, InputError, UnihmError
 from unihm_common.hands import load_hand_spec
 from unihm_common.hands.arm import load_arm_spec
 from unihm_common.hands.ik import ArmIk, flange_targets, mount_transform
@@ -58,6 +59,11 @@ class DriverNode:
             self.T_flange_wrist = mount_transform(self.spec.mount_xyz, self.spec.mount_rpy)
             self.device = DeviceSpec(arm.joint_names, tuple(arm.lower_rad), tuple(arm.upper_rad),
                                      tuple(arm.velocity_limit_rad_s))
+            mid = (np.asarray(arm.lower_rad) + np.asarray(arm.upper_rad)) / 2
+            self.home = np.asarray(cfg.home_rad, dtype=np.float64) if cfg.home_rad else mid
+            if self.home.shape != mid.shape or np.any(self.home < arm.lower_rad) or np.any(self.home > arm.upper_rad):
+                raise ConfigError(f"home_rad must be {mid.size} values inside {cfg.arm}'s joint limits, got "
+                                 f"{list(cfg.home_rad)}")
             self.cmd_names, self.state_names = arm.joint_names, arm.joint_names
             backend = choose_backend(cfg, tuple(arm.driver_backends))
         else:
@@ -83,6 +89,8 @@ class DriverNode:
         n.create_service(Trigger, "~/stop", self.on_stop)
         n.create_service(Trigger, "~/estop", self.on_estop)
         n.create_service(SetEnabled, "~/enable", self.on_enable)
+        if self.ik is not None:
+            n.create_service(Trigger, "~/go_home", self.on_go_home)
         n.create_timer(1.0 / cfg.state_rate_hz, self.publish_state)
         n.create_timer(1.0 / cfg.status_rate_hz, self.publish_status)
         self.rejected = 0
@@ -119,6 +127,22 @@ class DriverNode:
             self.loop.set_trajectory(traj, self._start_time(stamp))
         except UnihmError as exc:
             self._reject(f"{what}: {exc}")
+
+    def on_go_home(self, _req, res):
+        """Arm mode: a minimum-jerk joint move from the measured joints to `home_rad`."""
+        sample = self.loop.latest_sample
+        if sample is None:
+            res.success, res.message = False, "no joint state from the arm yet"
+            return res
+        try:
+            t, q = home_move(np.asarray(sample.positions, dtype=np.float64), self.home,
+                             np.asarray(self.device.velocity_limit_rad_s, dtype=np.float64), self.cfg.home_speed_scale)
+        except UnihmError as exc:
+            res.success, res.message = False, str(exc)
+            return res
+        self._follow(list(self.cmd_names), t, q, conv.seconds_to_time(0.0), "go_home")
+        res.success, res.message = True, f"going home in {t[-1]:.2f} s"
+        return res
 
     def on_trajectory(self, msg: JointTrajectoryMsg) -> None:
         if not msg.points:
@@ -274,3 +298,19 @@ def main(args: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def home_move(q0: np.ndarray, home: np.ndarray, v_max: np.ndarray, speed_scale: float,
+              samples: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum-jerk joint move q0 -> home whose fastest joint peaks at speed_scale x its velocity limit:
+    times (samples,) s from 0 and positions (samples, J). At least 0.5 s; at home already: a 0.5 s hold."""
+    q0, home = np.asarray(q0, dtype=np.float64), np.asarray(home, dtype=np.float64)
+    if q0.shape != home.shape:
+        raise InputError(f"home has {home.size} joints, the arm {q0.size}")
+    if not (np.all(np.isfinite(q0)) and np.all(np.isfinite(home))):
+        raise InputError("home or the measured joints are not finite")
+    peak = 1.875  # peak speed of a minimum-jerk move = 1.875 distance / duration
+    duration = max(0.5, float(np.max(peak * np.abs(home - q0) / (speed_scale * v_max))))
+    tau = np.linspace(0.0, 1.0, samples)
+    s = tau**3 * (10 - 15 * tau + 6 * tau**2)
+    return tau * duration, q0 + s[:, None] * (home - q0)

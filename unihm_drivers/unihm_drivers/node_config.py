@@ -30,9 +30,13 @@ class DriverNodeConfig:
     arm: str = ""  # e.g. "fr3": this node drives the arm carrying `hand` (wrist poses -> IK) instead of the hand
     base_xyz: tuple[float, float, float] = (0.0, 0.0, 0.0)  # T_world_base of the arm: translation, m
     base_rpy: tuple[float, float, float] = (0.0, 0.0, 0.0)  # and roll-pitch-yaw, rad
+    # arm mode: `~/go_home` moves the arm here (rad, the arm's joint order); () = the middle of its joint limits
+    # (where the simulated arm starts); home_speed_scale x the joint velocity limits at the fastest point
+    home_rad: tuple[float, ...] = ()
+    home_speed_scale: float = 0.3
 
     def __post_init__(self) -> None:
-        for name in ("control_rate_hz", "state_rate_hz", "status_rate_hz", "watchdog_timeout_s"):
+        for name in ("control_rate_hz", "state_rate_hz", "status_rate_hz", "watchdog_timeout_s", "home_speed_scale"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
 

@@ -6,6 +6,8 @@ action `manipulate` (unihm_msgs/action/Manipulate): request -> perception (srv `
     after an approach; sub `<hand>/joint_states`, `<hand>/{hand,arm}_driver/status` for rejections). The
     policy goal carries the hand's joints and, when an arm carries the hand, its wrist pose
     (`<hand>/arm_driver/wrist_pose`, used when younger than WRIST_FRESH_S): the policy starts from there.
+    A goal to execute on an arm first sends the arm home (srv `<hand>/arm_driver/go_home`, `home_before_execute`),
+    so every goal plans from the same known start and the arm does not stand in the camera's view.
     Feedback per stage; cancel at any stage (cancels the policy goal too); every stage has a time limit, and a
     failing stage aborts the goal with the stage's name and reason.
 sub `manipulation_request` (unihm_msgs/ManipulationRequest): the same pipeline for tools that can only publish
@@ -26,6 +28,7 @@ from geometry_msgs.msg import Pose, PoseStamped
 from rclpy.action import ActionClient, ActionServer, CancelResponse, GoalResponse
 from rclpy.task import Future
 from sensor_msgs.msg import JointState
+from std_srvs.srv import Trigger
 
 from unihm_common import conversions as conv
 from unihm_common.base_node import config_from_parameters, make_node, run_node
@@ -89,6 +92,7 @@ class ManipulationNode:
         self.driver_status: dict[tuple[str, str], DriverStatus] = {}  # (hand, driver node) -> latest status
         self.last_motion: dict[str, float] = {}  # hand -> when any of its joints (hand or arm) last moved
         self.wrist_pose: dict[str, tuple[float, Pose]] = {}  # hand -> (monotonic receipt, world pose from the arm)
+        self.home_clients: dict[str, object] = {}  # hand -> `<hand>/arm_driver/go_home` client
         n.create_timer(0.01, self._wake_sleepers)
         self.server = ActionServer(n, Manipulate, "manipulate", execute_callback=self.execute,
                                    goal_callback=self.on_goal, cancel_callback=lambda _g: CancelResponse.ACCEPT)
@@ -233,6 +237,12 @@ class ManipulationNode:
         stamp = self.node.get_clock().now().to_msg()
         io = self._hand_io(req.hand)
 
+        # -- an arm first goes home, so the policy starts from a pose it knows (and the camera sees the table)
+        if req.execute and cfg.home_before_execute and req.hand in self.wrist_pose:
+            t0 = time.perf_counter()
+            await self._go_home(req.hand, feedback, is_cancelled)
+            timings["home"] = (time.perf_counter() - t0) * 1e3
+
         # -- perception
         feedback("perception", 0.0, "segmenting the instructed object")
         t0 = time.perf_counter()
@@ -294,6 +304,33 @@ class ManipulationNode:
             mean_jerk_rad_s3=metrics["mean_jerk_rad_s3"], total_ms=total,
             stage_timings=[StageTiming(stage=s, duration_ms=float(v)) for s, v in timings.items()])
         return result
+
+    async def _go_home(self, hand: str, feedback, is_cancelled) -> None:
+        """Call the arm driver's go_home, wait until every joint has settled and a wrist pose from there arrived."""
+        if hand not in self.home_clients:
+            self.home_clients[hand] = self.node.create_client(Trigger, f"{hand}/arm_driver/go_home")
+        cli = self.home_clients[hand]
+        await self._wait(cli.service_is_ready, "execute", 5.0, is_cancelled)
+        fut = cli.call_async(Trigger.Request())
+        await self._wait(fut.done, "execute", 5.0, is_cancelled)
+        res = fut.result()
+        if res is None or not res.success:
+            raise StageFailed("execute", f"the arm did not go home: {res.message if res else 'no answer'}")
+        feedback("perception", 0.0, f"arm: {res.message}")
+        try:
+            duration = float(res.message.rsplit(" in ", 1)[1].split()[0])
+        except (IndexError, ValueError):
+            duration = 0.0
+        t0 = time.monotonic()
+
+        def settled() -> bool:
+            now = time.monotonic()
+            return now - t0 >= duration and now - self.last_motion.get(hand, 0.0) >= SETTLE_S
+
+        await self._wait(settled, "execute", duration + self.cfg.home_timeout_s, is_cancelled)
+        since = time.monotonic()
+        await self._wait(lambda: self.wrist_pose.get(hand, (0.0, None))[0] > since, "execute", WRIST_FRESH_S + 1.0,
+                         is_cancelled)
 
     async def _call(self, client, request, stage: str, stamp, is_cancelled):
         """Call a stage service; a stage still waiting for its first camera frame is asked again until the

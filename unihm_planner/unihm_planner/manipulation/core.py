@@ -36,6 +36,9 @@ class ManipulationConfig:
     execute_wrist_speed_m_s: float = 0.3
     execute_wrist_rate_rad_s: float = 1.5
     execute_joint_speed_scale: float = 0.8
+    # an executed goal on an arm first sends the arm home (its driver's go_home) and waits until it has settled
+    home_before_execute: bool = True
+    home_timeout_s: float = 20.0  # beyond the move's own duration
     complete_shape: bool = True  # ask perception for shape completion
     world_frame: str = "world"
 
@@ -45,7 +48,7 @@ class ManipulationConfig:
         if not self.frame_rate_hz > 0:
             raise ConfigError(f"frame_rate_hz must be > 0, got {self.frame_rate_hz}")
         for name in ("perception_timeout_s", "plan_timeout_s", "policy_timeout_s", "refine_timeout_s",
-                     "execute_timeout_s", "execute_tolerance_rad", "execute_wrist_speed_m_s",
+                     "execute_timeout_s", "home_timeout_s", "execute_tolerance_rad", "execute_wrist_speed_m_s",
                      "execute_wrist_rate_rad_s", "execute_joint_speed_scale"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
