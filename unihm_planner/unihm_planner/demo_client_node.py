@@ -244,9 +244,11 @@ def run_e2e_bench(hand: str = "inspire", goals: int = 5, scene_seed: int = 2, ar
         rclpy.try_shutdown()
         sup.stop_requested.set()
         runner.join(timeout=30)
-    keys = ("perception", "plan", "policy", "refine", "execute", "total_ms")
-    out = {k: round(float(np.median([r.get(k, np.nan) for r in runs])), 1) if runs else None for k in keys}
+    keys = ("home", "perception", "plan", "policy", "refine", "execute", "total_ms")
+    out = {k: round(float(np.median([r.get(k, 0.0 if k == "home" else np.nan) for r in runs])), 1) if runs else None
+           for k in keys}
     out.update({"success": ok / goals if goals else 0.0, "goals": goals, "hand": hand, "arm": arm or None,
                 "peak_rss_mb": round(peak["rss"], 1), "processes": len(sup.procs),
-                "timing": "median over goals after one warm-up; execute includes the trajectory's own duration"})
+                "timing": "median over goals after one warm-up; home = the arm's move home before the goal (0 without "
+                          "an arm); execute includes the trajectory's own duration"})
     return out

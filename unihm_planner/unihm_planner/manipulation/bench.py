@@ -1,6 +1,6 @@
 """`unihm bench e2e --json`: goal -> executed trajectory through the whole graph, per stage (see
-demo_client_node.run_e2e_bench). Keys: perception, plan, policy, refine, execute, total_ms (ms), success,
-peak_rss_mb (sum over the graph's processes)."""
+demo_client_node.run_e2e_bench). Keys: home (the arm's move home first), perception, plan, policy, refine,
+execute, total_ms (ms), success, peak_rss_mb (sum over the graph's processes)."""
 
 from __future__ import annotations
 
