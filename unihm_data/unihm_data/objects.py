@@ -192,14 +192,31 @@ OBJECT_NAMES = tuple(_catalog())
 ARTICULATION = {"drawer": "drawer", "cabinet_door": "door"}
 
 
-def make_object(name: str, scale: float = 1.0, colour: str | None = None) -> HOIObject:
-    """Build catalog object `name`, uniformly scaled by `scale`."""
+def variant_name(base: str, scale: float) -> str:
+    """Name of catalog object `base` uniformly scaled by `scale` (a size variant): "tuna_fish_can_x125"."""
+    pct = int(round(scale * 100))
+    if not 10 <= pct <= 999:
+        raise InputError(f"size variant scale must be in [0.1, 9.99], got {scale}")
+    return f"{base}_x{pct}"
+
+
+def parse_object_name(name: str) -> tuple[str, float]:
+    """Catalog name and scale of `name` (a catalog object or a size variant); InputError if neither."""
     cat = _catalog()
-    if name not in cat:
-        raise InputError(f"unknown object {name!r}; known: {', '.join(cat)}")
-    shape_class, default_colour, build = cat[name]
+    if name in cat:
+        return name, 1.0
+    base, _, pct = name.rpartition("_x")
+    if base in cat and pct.isdigit() and 10 <= int(pct) <= 999:
+        return base, int(pct) / 100.0
+    raise InputError(f"unknown object {name!r}; known: {', '.join(cat)} (and size variants NAME_xPCT)")
+
+
+def make_object(name: str, scale: float = 1.0, colour: str | None = None) -> HOIObject:
+    """Build catalog object `name` (or size variant NAME_xPCT: PCT % of the catalog size), scaled by `scale`."""
+    base, variant_scale = parse_object_name(name)
+    shape_class, default_colour, build = _catalog()[base]
     return HOIObject(name=name, shape_class=shape_class, colour=colour or default_colour,
-                     parts=_recentre(build(scale)), articulation=ARTICULATION.get(name, "none"))
+                     parts=_recentre(build(scale * variant_scale)), articulation=ARTICULATION.get(base, "none"))
 
 
 def size_word(obj: HOIObject) -> str:

@@ -15,9 +15,13 @@ from unihm_data.keypoints import FINGERTIP_INDICES
 def _object_sdf(root: Path, name: str, cache: dict):
     """Analytic SDF for catalog objects; None for others (real datasets)."""
     if name not in cache:
-        from unihm_data.objects import OBJECT_NAMES, make_object
+        from unihm_common.errors import InputError
+        from unihm_data.objects import make_object
 
-        cache[name] = make_object(name).sdf if name in OBJECT_NAMES else None
+        try:
+            cache[name] = make_object(name).sdf  # catalog objects and their size variants
+        except InputError:
+            cache[name] = None
     return cache[name]
 
 

@@ -23,7 +23,7 @@ from unihm_data.human_hand import HumanHand
 from unihm_data.keypoints import mirror_object_transforms, mirror_points, mirror_wrist_transforms
 from unihm_data.language import describe_goal, template_instructions
 from unihm_data.motion import blend_segment, min_jerk, pose_segment, rot, transform
-from unihm_data.objects import OBJECT_NAMES, HOIObject, make_object, size_word, split_objects
+from unihm_data.objects import OBJECT_NAMES, HOIObject, make_object, size_word, split_objects, variant_name
 
 TASK_WEIGHTS = {"grab": 0.2, "pick_place": 0.25, "push": 0.1, "pull": 0.1, "open": 0.075, "close": 0.075,
                 "handover": 0.2}
@@ -45,18 +45,33 @@ class SynthConfig:
     left_fraction: float = 0.25  # share of left-hand sequences (mirrored)
     objects: tuple[str, ...] = OBJECT_NAMES
     tasks: tuple[str, ...] = tuple(TASK_WEIGHTS)
+    # size variants of every rigid TRAIN object (uniform scales, e.g. [0.8, 1.25]): more shapes to learn from,
+    # while the unseen (test) objects stay as they are; () = none
+    train_object_scales: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 < self.min_frames <= self.max_frames:
             raise ValueError(f"need 0 < min_frames <= max_frames, got {self.min_frames}, {self.max_frames}")
-        unknown = [o for o in self.objects if o not in OBJECT_NAMES]
+        unknown = [o for o in self.objects if not _known_object(o)]
         if unknown:
             raise ValueError(f"unknown objects {unknown}; known: {', '.join(OBJECT_NAMES)}")
         bad = [t for t in self.tasks if t not in TASK_WEIGHTS]
         if bad:
             raise ValueError(f"unknown tasks {bad}; known: {', '.join(TASK_WEIGHTS)}")
+        if any(not 0.1 <= sc <= 9.99 or sc == 1.0 for sc in self.train_object_scales):
+            raise ValueError(f"train_object_scales must be in [0.1, 9.99] and != 1, got {self.train_object_scales}")
         if not 0.0 <= self.test_fraction < 1.0 or not 0.0 <= self.left_fraction <= 1.0:
             raise ValueError("test_fraction must be in [0,1) and left_fraction in [0,1]")
+
+
+def _known_object(name: str) -> bool:
+    from unihm_data.objects import parse_object_name
+
+    try:
+        parse_object_name(name)
+    except Exception:
+        return False
+    return True
 
 
 @lru_cache(maxsize=2)
@@ -307,11 +322,21 @@ def _generate(seq_id: str, seed: int, obj_name: str, task: str, side: str, cfg: 
     return seq, depth, held
 
 
-def plan_sequences(n: int, seed: int, cfg: SynthConfig) -> list[tuple[str, int, str, str, str]]:
-    """(id, seed, object, task, side) for n sequences; object/task drawn per sequence."""
+def object_pool(cfg: SynthConfig, split: dict[str, str]) -> list[str]:
+    """The configured objects plus the size variants of the rigid train objects (cfg.train_object_scales)."""
+    extra = [variant_name(o, sc) for o in cfg.objects if split.get(o) == "train"
+             and make_object(o).articulation == "none" for sc in cfg.train_object_scales]
+    return list(cfg.objects) + extra
+
+
+def plan_sequences(n: int, seed: int, cfg: SynthConfig,
+                   objects: list[str] | None = None) -> list[tuple[str, int, str, str, str]]:
+    """(id, seed, object, task, side) for n sequences; object/task drawn per sequence from `objects`
+    (default: cfg.objects)."""
     rng = np.random.default_rng(seed)
-    articulated = [o for o in cfg.objects if make_object(o).articulation != "none"]
-    rigid = [o for o in cfg.objects if o not in articulated]
+    objects = list(cfg.objects) if objects is None else objects
+    articulated = [o for o in objects if make_object(o).articulation != "none"]
+    rigid = [o for o in objects if o not in articulated]
     tasks = [t for t in cfg.tasks if (t not in ("open", "close") or articulated) and
              (t in ("open", "close") or rigid)]
     if not tasks:
@@ -328,10 +353,12 @@ def plan_sequences(n: int, seed: int, cfg: SynthConfig) -> list[tuple[str, int, 
 
 
 def _work(args: tuple) -> dict:
-    root, seq_id, seed, obj, task, side, cfg = args
+    root, seq_id, seed, obj, task, side, cfg, objects = args
     rng = np.random.default_rng(seed)
     seq, ok = generate_sequence(seq_id, seed, obj, task, side, cfg)
-    pool = [o for o in cfg.objects if (make_object(o).articulation != "none") == (task in ("open", "close"))]
+    # a replacement object comes from the same split (a train draw must not turn into an unseen object)
+    pool = [o for o in objects if (make_object(o).articulation != "none") == (task in ("open", "close"))
+            and objects[o] == objects[obj]]
     for _ in range(4):  # an object this draw cannot grasp cleanly: same task, another object
         if ok:
             break
@@ -349,9 +376,12 @@ def synthesize(root: str | Path, n: int, seed: int = 0, workers: int = 1, cfg: S
     from tqdm import tqdm
 
     root = Path(root)
-    plans = plan_sequences(n, seed, cfg)
-    used = sorted(cfg.objects)  # a draw may switch objects, so store them all (24 small files)
     split = split_objects(list(cfg.objects), cfg.test_fraction, seed)
+    names = object_pool(cfg, split)
+    for name in names[len(cfg.objects):]:  # size variants of train objects are train objects
+        split[name] = "train"
+    plans = plan_sequences(n, seed, cfg, names)
+    used = sorted(names)  # a draw may switch objects, so store them all (small files)
     rng = np.random.default_rng(seed + 1)
     objects = {}
     for name in used:
@@ -363,7 +393,7 @@ def synthesize(root: str | Path, n: int, seed: int = 0, workers: int = 1, cfg: S
                  "split": split[name]}
         fmt.save_object(root, name, pts, nrm, mesh.vertices, mesh.faces, attrs)
         objects[name] = attrs
-    jobs = [(str(root), *p, cfg) for p in plans]
+    jobs = [(str(root), *p, cfg, {o: split[o] for o in names}) for p in plans]
     results = []
     bar = tqdm(total=n, desc="synth", unit="seq", disable=not progress)
     if workers <= 1:

@@ -1,12 +1,13 @@
 import numpy as np
 import pytest
 
+from unihm_common.errors import InputError
 from unihm_data import dataformat as fmt
 from unihm_data.grasp import hand_spheres
 from unihm_data.keypoints import BONES, FINGERTIP_INDICES
 from unihm_data.motion import min_jerk
 from unihm_data.objects import OBJECT_NAMES, make_object, split_objects
-from unihm_data.synth import SynthConfig, generate_sequence
+from unihm_data.synth import SynthConfig, generate_sequence, synthesize
 
 PENETRATION_LIMIT_M = 0.002
 
@@ -88,3 +89,29 @@ def test_dataset_index_and_files(tiny_dataset):
 def test_synth_config_rejects_unknown_object():
     with pytest.raises(ValueError, match="unknown objects"):
         SynthConfig(objects=("unicorn",))
+
+
+def test_size_variants_of_train_objects(tmp_path):
+    from unihm_data.objects import make_object, parse_object_name, variant_name
+
+    assert variant_name("tuna_fish_can", 1.25) == "tuna_fish_can_x125"
+    assert parse_object_name("tuna_fish_can_x125") == ("tuna_fish_can", 1.25)
+    big, base = make_object("tuna_fish_can_x125"), make_object("tuna_fish_can")
+    np.testing.assert_allclose(big.extents(), 1.25 * base.extents())
+    for bad in ("unicorn_x120", "tuna_fish_can_x5", "tuna_fish_can_xab"):
+        with pytest.raises(InputError, match="unknown object"):
+            make_object(bad)
+    with pytest.raises(ValueError, match="train_object_scales"):
+        SynthConfig(train_object_scales=(1.0,))
+    cfg = SynthConfig(objects=("tennis_ball", "sugar_box", "mug", "drawer", "master_chef_can"), tasks=("grab",),
+                      train_object_scales=(0.8, 1.25), test_fraction=0.2, min_frames=30, max_frames=40)
+    index = synthesize(tmp_path, 6, seed=1, workers=1, cfg=cfg, progress=False)
+    split = {name: attrs["split"] for name, attrs in index.objects.items()}
+    test = [n for n, s in split.items() if s == "test"]
+    assert test and all("_x" not in n for n in test)  # unseen objects get no variants
+    rigid_train = [n for n in cfg.objects if split[n] == "train" and make_object(n).articulation == "none"]
+    for n in rigid_train:
+        assert split[f"{n}_x80"] == split[f"{n}_x125"] == "train"
+    assert "drawer_x80" not in split  # articulated objects keep their size
+    for e in index.sequences:
+        assert e.split == split[e.object]
