@@ -16,14 +16,22 @@ from pathlib import Path
 
 import numpy as np
 
-from unihm_common.errors import ConfigError
+from unihm_common.errors import ConfigError, InputError
 from unihm_data import dataformat as fmt
 from unihm_data.grasp import close_fingers, finger_contacts, hand_spheres, place_hand, to_world
 from unihm_data.human_hand import HumanHand
 from unihm_data.keypoints import mirror_object_transforms, mirror_points, mirror_wrist_transforms
 from unihm_data.language import describe_goal, template_instructions
 from unihm_data.motion import blend_segment, min_jerk, pose_segment, rot, transform
-from unihm_data.objects import OBJECT_NAMES, HOIObject, make_object, size_word, split_objects, variant_name
+from unihm_data.objects import (
+    OBJECT_NAMES,
+    HOIObject,
+    make_object,
+    parse_object_name,
+    size_word,
+    split_objects,
+    variant_name,
+)
 
 TASK_WEIGHTS = {"grab": 0.2, "pick_place": 0.25, "push": 0.1, "pull": 0.1, "open": 0.075, "close": 0.075,
                 "handover": 0.2}
@@ -65,11 +73,10 @@ class SynthConfig:
 
 
 def _known_object(name: str) -> bool:
-    from unihm_data.objects import parse_object_name
-
+    """A catalog object or one of its size variants (NAME_xPCT)."""
     try:
         parse_object_name(name)
-    except Exception:
+    except InputError:
         return False
     return True
 

@@ -142,7 +142,6 @@ def check_one_token_per_step(tokenizer) -> None:
 
 def init_pose_latent(tokenizer, q0: np.ndarray, hand: str) -> np.ndarray:
     """E_h(Q_pos0): the hand encoder's latent of a chunk holding the initial pose -> (d_z,)."""
-    check_one_token_per_step(tokenizer)
     ds = tokenizer.config.downsample
     x = torch.as_tensor(np.repeat(np.asarray(q0, np.float32)[None, None], ds, axis=1))  # (1, ds, J)
     with torch.no_grad():

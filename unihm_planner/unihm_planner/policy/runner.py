@@ -169,7 +169,7 @@ class PolicyRunner:
         latent = init_pose_latent(self.tokenizer, init_q, hand)
         notes = []
         if self.init_pose_mean is not None and self.init_pose_mean.shape == latent.shape:
-            far = float(np.linalg.norm(latent - self.init_pose_mean))
+            far = 0.0 if unknown_q else float(np.linalg.norm(latent - self.init_pose_mean))
             if unknown_q:  # no joints given: the typical training start, not the hand's zero pose
                 latent = self.init_pose_mean.copy()
             elif far > self.init_pose_max:

@@ -25,6 +25,7 @@ from unihm_common.errors import ConfigError, InputError
 from unihm_planner.policy.config import PolicyConfig
 from unihm_planner.policy.data import (
     PolicySample,
+    check_one_token_per_step,
     init_pose_stats,
     init_wrist_vector,
     policy_frame_inputs,
@@ -181,6 +182,7 @@ def train_policy(cfg: PolicyTrainConfig, model_cfg: PolicyConfig, train_samples:
 
     if tokenizer is None:
         raise InputError("train_policy needs the hand tokenizer the samples were tokenized with")
+    check_one_token_per_step(tokenizer)
     if not train_samples:
         raise InputError("no training samples")
     ds = tokenizer.config.downsample
