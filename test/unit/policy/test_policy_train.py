@@ -243,12 +243,61 @@ def test_nearest_start_weighs_direction_and_orientation():
     np.testing.assert_array_equal(nearest_start(starts, start([1, 0, 0.2], 0.3)), starts[1])  # from the side
 
 
-def test_a_residual_tokenizer_is_refused_with_a_clear_error():
-    from unihm_common.errors import ConfigError
-    from unihm_planner.policy.data import check_one_token_per_step
+def _residual_tokenizer(stages=2):
+    torch.manual_seed(1)
+    tok = HandTokenizer(TokenizerConfig(backbone="conv1d", codebook_size=64, code_dim=8, hidden_dim=16,
+                                        num_res_blocks=1, downsample=4, residual_stages=stages))
+    for h in HANDS:
+        tok.add_hand(h, load_hand_spec(h).joint_names)
+    return tok.eval()
 
-    tok = HandTokenizer(TokenizerConfig(codebook_size=16, code_dim=4, hidden_dim=8, num_res_blocks=1,
-                                        residual_stages=2))
-    with pytest.raises(ConfigError, match="residual_stages"):
-        check_one_token_per_step(tok)
-    check_one_token_per_step(HandTokenizer(TokenizerConfig(codebook_size=16, code_dim=4, hidden_dim=8)))
+
+def test_a_policy_on_a_residual_tokenizer_emits_whole_steps(tmp_path, qwen_tokenizer):
+    from unihm_common.errors import ConfigError
+
+    tok = _residual_tokenizer(2)
+    samples = _samples(tok, n=4)
+    assert len(samples[0].tokens) == 2 * 24 // 4  # time-major: 2 codes per 4-frame step
+    cfg = PolicyTrainConfig(epochs=2, batch_size=4, lr=3e-3, num_points=32, trajectory_frames=8, save_every=2,
+                            warmup_steps=1)
+    model, hist = train_policy(cfg, tiny_config(), samples, tmp_path / "p", tokenizer=tok,
+                               text_tokenizer=qwen_tokenizer, progress=False)
+    assert model.config.codes_per_step == 2 and model.stage_embedding is not None
+    assert json.loads((tmp_path / "p" / "training.json").read_text())["codes_per_step"] == 2
+    tok.save_pretrained(tmp_path / "tok")
+    runner = PolicyRunner.from_pretrained(tmp_path / "p", tmp_path / "tok")
+    s = samples[0]
+    cloud = s.cloud_obj @ s.T_world_object[0, :3, :3].T + s.T_world_object[0, :3, 3]
+    ticks = []
+    g = runner.generate(s.instruction, cloud, s.T_world_object[:22], "inspire", seed=0,
+                        on_token=lambda d, n: ticks.append((d, n)))
+    assert len(g.tokens) == 12 and ticks[-1] == (12, 12)  # 22 frames -> 6 steps x 2 codes
+    assert g.q.shape[0] == 22 and g.T_world_wrist.shape == (22, 4, 4)
+    spec = load_hand_spec("inspire")
+    decoded = tok.detokenize(torch.as_tensor(g.tokens)[None], "inspire_right")[0, :22].numpy()
+    np.testing.assert_allclose(g.q, np.clip(decoded, spec.lower_rad, spec.upper_rad), atol=1e-5)
+    # <motion_end> may only follow a whole step: make it the likeliest choice after the first code
+    calls = []
+
+    def favour_end(module, args, out):
+        calls.append(1)
+        if len(calls) > 1:
+            out = out.clone()
+            out[..., model.end_id] += 1e4
+        return out
+
+    text_ids, text_mask = model.encode_text([s.instruction])
+    args = (text_ids, torch.as_tensor(s.cloud_obj)[None], torch.zeros(1, 8, 9), torch.zeros(1, 8))
+    handle = model.lm.lm_head.register_forward_hook(favour_end)
+    try:
+        codes = model.generate(*args, text_mask=text_mask, max_tokens=8, temperature=0)
+    finally:
+        handle.remove()
+    assert (codes[0] >= 0).sum() == 2  # ended after step 1, not after its first code
+    with pytest.raises(InputError, match="multiple of codes_per_step"):
+        model.generate(*args, text_mask=text_mask, max_tokens=7)
+    with pytest.raises(InputError, match="whole time steps"):
+        model(*args, torch.tensor([[1, 2, 3]]), text_mask=text_mask)
+    with pytest.raises(ConfigError, match="codes_per_step"):  # a one-code tokenizer cannot decode this policy
+        PolicyRunner(model, HandTokenizer(TokenizerConfig(codebook_size=64, code_dim=8, hidden_dim=8,
+                                                          num_res_blocks=1)), {})

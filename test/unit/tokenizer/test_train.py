@@ -4,6 +4,7 @@ resume, curves, and the DDP code path (gloo, 2 processes on CPU)."""
 import json
 import socket
 
+import pytest
 import torch
 import torch.nn.functional as F
 from tokenizer_fixtures import ddp_worker, tiny_config
@@ -76,6 +77,47 @@ def _with_third_hand(source):
         splits[split] = {h: source.sequences(h, split) for h in source.hands()}
         splits[split]["third_hand"] = {k: v[:, :4] * 0.5 for k, v in source.sequences("new_hand", split).items()}
     return InMemorySource(joints, splits)
+
+
+def _with_fourth_hand(source):
+    from unihm_planner.tokenizer.data import InMemorySource
+
+    three = _with_third_hand(source)
+    joints = {h: three.joint_names(h) for h in three.hands()}
+    joints["fourth_hand"] = [f"f{i}" for i in range(3)]
+    splits = {}
+    for split in ("train", "val", "test"):
+        splits[split] = {h: three.sequences(h, split) for h in three.hands()}
+        splits[split]["fourth_hand"] = {k: -v[:, 1:4] for k, v in source.sequences("new_hand", split).items()}
+    return InMemorySource(joints, splits)
+
+
+def test_hands_added_in_parallel_merge_into_one_checkpoint(trained, source, tmp_path):
+    from unihm_common.errors import ConfigError
+    from unihm_planner.tokenizer.merge import merge_hands
+
+    _, out = trained
+    data = _with_fourth_hand(source)
+    cfg = tiny_config(distill_epochs=1, finetune_epochs=1)
+    third = add_hand(data, "third_hand", out, tmp_path / "third", cfg)  # two runs on copies of one base
+    fourth = add_hand(data, "fourth_hand", out, tmp_path / "fourth", cfg)
+    merged = merge_hands(out, [tmp_path / "third", tmp_path / "fourth"], tmp_path / "merged")
+    assert merged.hands == ["ref_hand", "new_hand", "third_hand", "fourth_hand"]
+    loaded = HandTokenizer.from_pretrained(tmp_path / "merged")
+    x = torch.randn(2, 16, 6) * 0.3
+    for hand, model in (("third_hand", third), ("fourth_hand", fourth), ("new_hand", third)):
+        xh = x[..., : len(model.joint_names[hand])]
+        assert torch.equal(loaded.tokenize(xh, hand), model.tokenize(xh, hand))
+        assert torch.equal(loaded.reconstruct(xh, hand), model.reconstruct(xh, hand))
+    stages = json.loads((tmp_path / "merged" / "config.json").read_text())["stages_completed"]
+    assert {"finetune:third_hand", "finetune:fourth_hand"} <= set(stages)
+    # a source that did not grow from this base is refused, naming what differs
+    other = train_reference(source, tiny_config(reference_epochs=1, seed=3), tmp_path / "other")
+    assert not torch.equal(other.quantizer.codebook, merged.quantizer.codebook)
+    with pytest.raises(ConfigError, match="codebook differs"):
+        merge_hands(out, [tmp_path / "other"], tmp_path / "bad")
+    with pytest.raises(ConfigError, match="at least one"):
+        merge_hands(out, [], tmp_path / "bad")
 
 
 def test_resume_continues_an_interrupted_stage(source, tmp_path):

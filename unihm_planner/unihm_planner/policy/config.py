@@ -5,6 +5,9 @@ Vocabulary layout of the policy's language model (one embedding table, tied with
     [0, n_text)                      text tokens (Qwen3 ids, or compact rows when pruned, see model.py)
     [n_text, n_text + K)             motion tokens = codes of the shared hand-tokenizer codebook
     [n_text + K, n_text + K + 4)     control tokens, in the order of `control_tokens`
+
+With a residual hand tokenizer (S = `codes_per_step` codes per time step) the motion tokens are time-major:
+m_1 .. m_S code step 1, m_{S+1} .. m_{2S} step 2, and so on.
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ class PolicyConfig:
     # --- wrist (hand root) head: per motion token, the 9-D pose (xyz + 6-D rotation) of each of the
     # `frames_per_token` frames it covers, in the object's frame at that frame (docs/policy.md)
     frames_per_token: int = 4  # the hand tokenizer's downsample
+    # codes per time step: the hand tokenizer's residual_stages. The motion sequence is time-major (step 1's S
+    # codes, then step 2's, ...); a learned stage embedding tells each motion input which stage comes next
+    codes_per_step: int = 1
     wrist_head: bool = True
     use_trajectory: bool = True  # False: the ablation "w/o trajectory input" (T_tar tokens zeroed)
     # --- base model
@@ -66,7 +72,7 @@ class PolicyConfig:
         for name in ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "head_dim", "intermediate_size",
                      "max_position_embeddings", "text_vocab_size", "codebook_size", "max_motion_tokens",
                      "num_object_tokens", "min_cloud_points", "trajectory_hidden", "num_trajectory_tokens",
-                     "init_pose_dim", "frames_per_token"):
+                     "init_pose_dim", "frames_per_token", "codes_per_step"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.num_heads % self.num_kv_heads:
@@ -79,6 +85,9 @@ class PolicyConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.wrist_residual and not (self.init_wrist and self.wrist_head):
             raise ValueError("wrist_residual needs init_wrist and wrist_head")
+        if self.max_motion_tokens % self.codes_per_step:
+            raise ValueError(f"max_motion_tokens ({self.max_motion_tokens}) must be a multiple of codes_per_step "
+                             f"({self.codes_per_step})")
         if self.base_model is not None and not str(self.base_model):
             raise ValueError("base_model must be a directory path or null")
 

@@ -22,7 +22,7 @@ from unihm_data import dataformat as fmt
 
 __all__ = [
     "PolicySample",
-    "check_one_token_per_step",
+    "check_codes_per_step",
     "init_pose_stats",
     "load_policy_samples",
     "policy_frame_inputs",
@@ -49,7 +49,7 @@ class PolicySample:
     T_world_object: np.ndarray  # (T, 4, 4) the object's trajectory (the target T_tar)
     init_q: np.ndarray  # (J,) `hand`'s joints at frame 0
     hand: str  # the hand of init_q / q_ref (the reference hand for training)
-    tokens: np.ndarray  # (M,) int64 motion codes of q_ref (M = T // frames_per_token)
+    tokens: np.ndarray  # (M*S,) int64 motion codes of q_ref, time-major (M = T // frames_per_token, S stages)
     T_world_wrist: np.ndarray  # (T, 4, 4) wrist (hand root) poses
     q_ref: np.ndarray  # (T, J) `hand`'s joint trajectory
     instructions: tuple[str, ...] = field(default_factory=tuple)  # all annotations (5 per sequence)
@@ -131,13 +131,14 @@ def init_pose_stats(latents: np.ndarray) -> dict:
             "init_pose_latent_max_distance": float(np.linalg.norm(lat - mean, axis=1).max())}
 
 
-def check_one_token_per_step(tokenizer) -> None:
-    """The policy emits one motion code per `downsample` frames: a residual tokenizer (several codes per step,
-    `TokenizerConfig.residual_stages` > 1) is not supported yet."""
+def check_codes_per_step(policy_config, tokenizer) -> None:
+    """A policy emits `codes_per_step` codes per `downsample` frames: it only pairs with a hand tokenizer that
+    codes each step with as many (`TokenizerConfig.residual_stages`)."""
     stages = getattr(tokenizer.config, "residual_stages", 1)
-    if stages != 1:
-        raise ConfigError(f"this hand tokenizer emits {stages} codes per time step (residual_stages={stages}); "
-                          "the motion policy needs a tokenizer with residual_stages = 1")
+    if stages != policy_config.codes_per_step:
+        raise ConfigError(f"the hand tokenizer codes each time step with {stages} codes (residual_stages={stages}), "
+                          f"the policy with {policy_config.codes_per_step} (codes_per_step): pass the tokenizer the "
+                          "policy was trained with")
 
 
 def init_pose_latent(tokenizer, q0: np.ndarray, hand: str) -> np.ndarray:
@@ -159,7 +160,6 @@ def load_policy_samples(hoi_root: str | Path, tokenizer, split: str | None, hand
     entries = [e for e in index.sequences if split is None or e.split == split]
     if not entries:
         raise InputError(f"{root}: no sequences in split {split!r}")
-    check_one_token_per_step(tokenizer)
     ds = tokenizer.config.downsample
     clouds: dict[str, np.ndarray] = {}
     samples = []

@@ -4,7 +4,10 @@ Sequence fed to the language model (`inputs_embeds`, one row per position):
 
     [text | object tokens (k) | trajectory tokens (n) | init-pose token | <motion_start> | m_1 .. m_M]
 
-The LM loss is taken only where the next token is a motion token or <motion_end>. Motion-token inputs
+The LM loss is taken only where the next token is a motion token or <motion_end>. With S = `codes_per_step`
+> 1 (a residual hand tokenizer) the codes are time-major, S per time step; each motion input gets a learned
+stage embedding naming the stage of the code it predicts, <motion_end> may only follow a whole step, and the
+wrist head reads the position that predicts each step's first code. Motion-token inputs
 may be replaced by the single learnable <mask> row (App. C.4). Text ids are Qwen3's; a pruned policy
 keeps only the ids its data uses: `text_ids[i]` (sorted Qwen ids) lives in embedding row i + 1 and row 0
 stands for every other id, so a small policy does not carry Qwen's 151,936-row table.
@@ -45,7 +48,7 @@ WRIST_DIM = 9  # xyz + 6-D rotation per frame
 class PolicyOutput:
     loss: torch.Tensor  # () mean cross-entropy over motion positions
     logits: torch.Tensor  # (B, M + 1, V) at <motion_start> and each motion input
-    wrist: torch.Tensor | None = None  # (B, M, frames_per_token, 9) wrist of token i's frames, object frame
+    wrist: torch.Tensor | None = None  # (B, M / S, frames_per_token, 9) wrist of step i's frames, object frame
 
 
 class MotionPolicy(nn.Module):
@@ -81,6 +84,10 @@ class MotionPolicy(nn.Module):
         self.init_pose_encoder = InitPoseEncoder(config.init_pose_dim + (INIT_WRIST_DIM if config.init_wrist else 0), d)
         self.wrist_head = (nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, config.frames_per_token * WRIST_DIM))
                            if config.wrist_head else None)
+        self.stage_embedding = None  # one tokenizer code per step: no stages to tell apart (older checkpoints)
+        if config.codes_per_step > 1:
+            self.stage_embedding = nn.Embedding(config.codes_per_step, d)
+            nn.init.normal_(self.stage_embedding.weight, std=0.02)
 
     # ------------------------------------------------------------------ construction
     def _qwen_config(self):
@@ -183,6 +190,15 @@ class MotionPolicy(nn.Module):
             rows = torch.where(mask & valid, torch.full_like(rows, self.mask_id), rows)
         return rows
 
+    def _motion_embeds(self, rows: torch.Tensor, first: int = 0) -> torch.Tensor:
+        """Embeddings of motion-input rows (B, n) at motion-input indices first..first+n-1; input i predicts
+        code i + 1, whose stage is (i + 1) mod S."""
+        out = self.lm.get_input_embeddings()(rows)
+        if self.stage_embedding is not None:
+            idx = torch.arange(first, first + rows.shape[1], device=rows.device)
+            out = out + self.stage_embedding((idx + 1) % self.config.codes_per_step)[None]
+        return out
+
     # ------------------------------------------------------------------ training
     def forward(self, text_ids: torch.Tensor, cloud: torch.Tensor, T_tar: torch.Tensor, init_pose: torch.Tensor,
                 motion_tokens: torch.Tensor, mask: torch.Tensor | None = None,
@@ -191,7 +207,8 @@ class MotionPolicy(nn.Module):
 
         text_ids (B, L) Qwen ids, right-padded where `text_mask` (B, L) is False; cloud (B, N, 3);
         T_tar (B, T, 4, 4) or (B, T, 9); init_pose (B, init_pose_dim [+ 10 with init_wrist]); motion_tokens
-        (B, M) codes in [0, K), -1 after a sequence's end; mask (B, M) bool, True = input replaced by <mask>.
+        (B, M) codes in [0, K), -1 after a sequence's end (each length a multiple of codes_per_step); mask (B, M)
+        bool, True = input replaced by <mask>.
         """
         if motion_tokens.dim() != 2 or motion_tokens.shape[0] != text_ids.shape[0]:
             raise InputError(f"motion_tokens must be (B, M) with B={text_ids.shape[0]}, "
@@ -205,12 +222,16 @@ class MotionPolicy(nn.Module):
         lengths = valid.sum(1)  # (B,)
         if (valid != (torch.arange(M, device=valid.device) < lengths[:, None])).any() or (motion_tokens < -1).any():
             raise InputError("motion_tokens must be codes followed only by -1 padding")
+        S = self.config.codes_per_step
+        if (lengths % S).any():
+            raise InputError(f"every motion sequence must hold whole time steps of {S} codes (codes_per_step), "
+                             f"got lengths {lengths.tolist()}")
         embeds, attn = self._prefix(text_ids, cloud, T_tar, init_pose, text_mask)
         P = embeds.shape[1]
         dev = embeds.device
         motion_tokens = motion_tokens.to(dev)
         rows = self._motion_rows(motion_tokens, None if mask is None else mask.to(dev))
-        embeds = torch.cat([embeds, self.lm.get_input_embeddings()(rows)], dim=1)  # (B, P + M, D)
+        embeds = torch.cat([embeds, self._motion_embeds(rows)], dim=1)  # (B, P + M, D)
         attn = torch.cat([attn, valid.to(dev).long()], dim=1)  # (B, P + M)
         # target at <motion_start> and each motion input: the next code, then <motion_end>, then ignored
         nxt = torch.cat([motion_tokens, torch.full((B, 1), MOTION_PAD, device=dev)], dim=1)  # (B, M + 1)
@@ -221,10 +242,10 @@ class MotionPolicy(nn.Module):
         logits = self.lm.lm_head(hidden[:, P - 1 :])  # (B, M + 1, V)
         loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE)
         return PolicyOutput(loss=loss, logits=logits,
-                            wrist=self._wrist(hidden[:, P - 1 : P - 1 + M], init_pose.to(dev, hidden.dtype)))
+                            wrist=self._wrist(hidden[:, P - 1 : P - 1 + M : S], init_pose.to(dev, hidden.dtype)))
 
     def _wrist(self, hidden: torch.Tensor, init_pose: torch.Tensor) -> torch.Tensor | None:
-        """Hidden states at the positions that predict tokens 1..M (B, M, D) -> (B, M, fpt, 9).
+        """Hidden states at the positions that predict each step's first code (B, M/S, D) -> (B, M/S, fpt, 9).
 
         With `wrist_residual` the head predicts the offset from the initial wrist (object frame, 9-D) when the
         caller gave it (its "known" flag), so the approach starts where the hand is."""
@@ -248,21 +269,25 @@ class MotionPolicy(nn.Module):
         Only motion tokens and <motion_end> can be drawn. temperature 0 is greedy; `seed` makes sampling
         repeatable. `mask_inputs` feeds <mask> instead of each drawn code, matching the end of the App. C.4
         curriculum (all inputs masked); False feeds the drawn codes back (plain autoregression).
-        `force_length` forbids <motion_end> so exactly `max_tokens` codes come out. With `return_wrist`
-        the result is (codes, wrist (B, n, frames_per_token, 9)). `on_token(t)` is called after each step.
+        `force_length` forbids <motion_end> so exactly `max_tokens` codes come out; <motion_end> is only
+        allowed after whole steps of codes_per_step (S) codes, and `max_tokens` must be a multiple of S. With
+        `return_wrist` the result is (codes, wrist (B, n / S, frames_per_token, 9)). `on_token(t)` is called
+        after each code.
         """
         if return_wrist and self.wrist_head is None:
             raise ConfigError("this policy has no wrist head (wrist_head: false)")
         max_tokens = self.config.max_motion_tokens if max_tokens is None else max_tokens
         if not 1 <= max_tokens <= self.config.max_motion_tokens:
             raise InputError(f"max_tokens must be in [1, {self.config.max_motion_tokens}], got {max_tokens}")
+        S = self.config.codes_per_step
+        if max_tokens % S:
+            raise InputError(f"max_tokens ({max_tokens}) must be a multiple of codes_per_step ({S})")
         if temperature < 0 or (top_k is not None and top_k < 1):
             raise InputError(f"need temperature >= 0 and top_k >= 1, got {temperature}, {top_k}")
         was_training = self.training
         self.eval()
         embeds, attn = self._prefix(text_ids, cloud, T_tar, init_pose, text_mask)
         B, dev = embeds.shape[0], embeds.device
-        emb = self.lm.get_input_embeddings()
         gen = torch.Generator(device=dev).manual_seed(seed) if seed is not None else None
         K = self.config.codebook_size
         out = torch.full((B, max_tokens), MOTION_PAD, dtype=torch.long, device=dev)
@@ -278,13 +303,13 @@ class MotionPolicy(nn.Module):
             else:
                 res = self.lm.model(inputs_embeds=embeds, attention_mask=attn, position_ids=pos, use_cache=False)
             last = res.last_hidden_state[:, -1:]  # (B, 1, D)
-            if return_wrist:
+            if return_wrist and t % S == 0:
                 wrist.append(self._wrist(last, init_pose.to(dev, last.dtype))[:, 0])  # (B, fpt, 9)
             logits = self.lm.lm_head(last)[:, 0].float()  # (B, V)
             allowed = torch.cat([logits[:, self.motion_offset : self.motion_offset + K],
                                  logits[:, self.end_id : self.end_id + 1]], dim=1)  # (B, K + 1); K = end
-            if force_length:
-                allowed[:, K] = float("-inf")
+            if force_length or t % S:
+                allowed[:, K] = float("-inf")  # the sequence may only end after a whole step
             choice = _pick(allowed, temperature, top_k, gen)  # (B,)
             ended = done | (choice == K)
             out[:, t] = torch.where(ended, torch.full_like(choice, MOTION_PAD), choice)
@@ -295,14 +320,14 @@ class MotionPolicy(nn.Module):
                 break
             row = torch.full_like(choice, self.mask_id) if mask_inputs else choice + self.motion_offset
             row = torch.where(done, torch.full_like(row, self.pad_id), row)
-            step_embeds = emb(row[:, None])  # (B, 1, D)
+            step_embeds = self._motion_embeds(row[:, None], first=t)  # (B, 1, D)
             step_pos = pos[:, -1:] + 1  # (B, 1)
             attn = torch.cat([attn, torch.ones(B, 1, dtype=attn.dtype, device=dev)], dim=1)
             embeds = torch.cat([embeds, step_embeds], dim=1)
             pos = torch.cat([pos, step_pos], dim=1)
         self.train(was_training)
         if return_wrist:
-            return out, torch.stack(wrist, dim=1)  # (B, n, fpt, 9) for the steps taken
+            return out, torch.stack(wrist, dim=1)  # (B, steps, fpt, 9) for the steps taken
         return out
 
     # ------------------------------------------------------------------ checkpoints

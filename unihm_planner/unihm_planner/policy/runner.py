@@ -16,7 +16,7 @@ import torch
 
 from unihm_common.errors import ConfigError, InputError, MissingDependencyError
 from unihm_planner.policy.data import (
-    check_one_token_per_step,
+    check_codes_per_step,
     init_pose_latent,
     init_wrist_vector,
     policy_frame_inputs,
@@ -36,7 +36,7 @@ def default_policy_dir() -> Path:
 
 @dataclass
 class GeneratedMotion:
-    tokens: np.ndarray  # (M,) hand-agnostic motion codes
+    tokens: np.ndarray  # (M*S,) hand-agnostic motion codes, time-major (S per step with a residual tokenizer)
     q: np.ndarray  # (T, J) joints of `hand`, clamped to its limits
     T_world_wrist: np.ndarray  # (T, 4, 4)
     hand: str
@@ -51,7 +51,7 @@ class PolicyRunner:
 
     def __init__(self, policy, tokenizer, training: dict, num_points: int = 512, trajectory_frames: int = 32,
                  wrist_smoothing_frames: int = 9):
-        check_one_token_per_step(tokenizer)
+        check_codes_per_step(policy.config, tokenizer)
         self.policy, self.tokenizer, self.training = policy.eval(), tokenizer.eval(), training
         self.num_points, self.trajectory_frames = num_points, trajectory_frames
         self.wrist_smoothing_frames = wrist_smoothing_frames  # centred moving average of the wrist head's output
@@ -66,6 +66,7 @@ class PolicyRunner:
         self.init_pose_mean = None if mean is None else np.asarray(mean, np.float32)
         self.init_pose_max = float(training.get("init_pose_latent_max_distance", float("inf"))) * START_MARGIN + 1e-3
         self.ds = tokenizer.config.downsample
+        self.codes_per_step = policy.config.codes_per_step
         if policy.config.frames_per_token != self.ds:
             raise ConfigError(f"policy frames_per_token {policy.config.frames_per_token} != tokenizer downsample "
                               f"{self.ds}")
@@ -153,10 +154,12 @@ class PolicyRunner:
         T = len(T_world_object)
         if T < self.ds:
             raise InputError(f"the target path has {T} poses, the policy needs >= {self.ds}")
-        M = -(-T // self.ds)
-        if M > self.policy.config.max_motion_tokens:
-            raise InputError(f"the target path has {T} poses (> {self.policy.config.max_motion_tokens * self.ds}, "
-                             "the longest trajectory this policy generates); resample it")
+        M = -(-T // self.ds)  # time steps
+        S = self.codes_per_step
+        longest = self.policy.config.max_motion_tokens // S * self.ds
+        if M * S > self.policy.config.max_motion_tokens:
+            raise InputError(f"the target path has {T} poses (> {longest}, the longest trajectory this policy "
+                             "generates); resample it")
         unknown_q = init_q is None
         if unknown_q:
             init_q = self._rest_pose(hand, names)
@@ -206,12 +209,12 @@ class PolicyRunner:
         t1 = time.perf_counter()
         codes, wrist = self.policy.generate(
             text_ids, torch.as_tensor(cloud)[None], torch.as_tensor(traj)[None], torch.as_tensor(latent)[None],
-            text_mask=text_mask, max_tokens=M, temperature=0.0 if seed == 0 else temperature,
+            text_mask=text_mask, max_tokens=M * S, temperature=0.0 if seed == 0 else temperature,
             top_k=top_k, seed=None if seed == 0 else seed, mask_inputs=self.mask_inputs, force_length=True,
-            return_wrist=True, on_token=None if on_token is None else (lambda t: on_token(t, M)))
+            return_wrist=True, on_token=None if on_token is None else (lambda t: on_token(t, M * S)))
         timings["generate"] = (time.perf_counter() - t1) * 1e3
         t2 = time.perf_counter()
-        q = self.tokenizer.detokenize(codes[:, :M], hand)[0, :T].float().numpy().astype(np.float64)  # (T, J)
+        q = self.tokenizer.detokenize(codes[:, : M * S], hand)[0, :T].float().numpy().astype(np.float64)  # (T, J)
         from unihm_common.hands import load_hand_spec
 
         lower, upper = _limits(load_hand_spec(hand), names)
@@ -222,7 +225,7 @@ class PolicyRunner:
         T_world_wrist = wrist_from_object_frame(T_world_object, w)
         timings["decode"] = (time.perf_counter() - t2) * 1e3
         timings["total"] = (time.perf_counter() - t0) * 1e3
-        return GeneratedMotion(tokens=codes[0, :M].numpy().astype(np.int64), q=q, T_world_wrist=T_world_wrist,
+        return GeneratedMotion(tokens=codes[0, : M * S].numpy().astype(np.int64), q=q, T_world_wrist=T_world_wrist,
                                hand=hand, joint_names=names, frames_per_token=self.ds, timings_ms=timings,
                                start_note=start_note)
 

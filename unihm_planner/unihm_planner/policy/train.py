@@ -25,7 +25,6 @@ from unihm_common.errors import ConfigError, InputError
 from unihm_planner.policy.config import PolicyConfig
 from unihm_planner.policy.data import (
     PolicySample,
-    check_one_token_per_step,
     init_pose_stats,
     init_wrist_vector,
     policy_frame_inputs,
@@ -128,14 +127,16 @@ def rotate_about_z(cloud: np.ndarray, traj9: np.ndarray, angle: float) -> tuple[
     return (cloud @ R.T).astype(np.float32), t.reshape(traj9.shape).astype(np.float32)
 
 
-def _collate(batch, ds: int):
+def _collate(batch, ds: int, stages: int = 1):
+    """Codes (B, M) padded with -1 and wrist targets (B, M / stages, ds, 9): one wrist row per time step."""
     texts, clouds, trajs, latents, tokens, wrists = zip(*batch)
     M = max(len(t) for t in tokens)
     codes = torch.full((len(batch), M), -1, dtype=torch.long)
-    wrist = torch.zeros(len(batch), M, ds, 9)
+    wrist = torch.zeros(len(batch), M // stages, ds, 9)
     for b, (t, w) in enumerate(zip(tokens, wrists)):
+        n = len(t) // stages
         codes[b, : len(t)] = torch.as_tensor(t)
-        wrist[b, : len(t)] = torch.as_tensor(w[: len(t) * ds]).view(len(t), ds, 9)
+        wrist[b, :n] = torch.as_tensor(w[: n * ds]).view(n, ds, 9)
     return (list(texts), torch.as_tensor(np.stack(clouds)), torch.as_tensor(np.stack(trajs)),
             torch.as_tensor(np.stack(latents)), codes, wrist)
 
@@ -158,7 +159,8 @@ def _batch_loss(model, batch, ratio: float, cfg: PolicyTrainConfig, gen: torch.G
                 mask=None if mask is None else mask.to(dev), text_mask=text_mask.to(dev))
     wrist_loss = torch.zeros((), device=dev)
     if out.wrist is not None and cfg.wrist_weight > 0:
-        valid = (codes >= 0).to(dev)[..., None, None].float()  # (B, M, 1, 1)
+        steps = (codes >= 0)[:, :: model.config.codes_per_step]  # (B, M / S): one wrist row per step
+        valid = steps.to(dev)[..., None, None].float()
         err = (out.wrist - wrist.to(dev)) ** 2 * valid
         wrist_loss = err.sum() / (valid.sum() * wrist.shape[2] * wrist.shape[3]).clamp(min=1)
     with torch.no_grad():
@@ -182,7 +184,6 @@ def train_policy(cfg: PolicyTrainConfig, model_cfg: PolicyConfig, train_samples:
 
     if tokenizer is None:
         raise InputError("train_policy needs the hand tokenizer the samples were tokenized with")
-    check_one_token_per_step(tokenizer)
     if not train_samples:
         raise InputError("no training samples")
     ds = tokenizer.config.downsample
@@ -191,7 +192,9 @@ def train_policy(cfg: PolicyTrainConfig, model_cfg: PolicyConfig, train_samples:
         raise ConfigError(f"PolicyConfig codebook_size/init_pose_dim ({model_cfg.codebook_size}/"
                           f"{model_cfg.init_pose_dim}) must equal the tokenizer's ({tokenizer.config.codebook_size}/"
                           f"{tokenizer.config.code_dim})")
-    model_cfg = dataclasses.replace(model_cfg, frames_per_token=ds, use_trajectory=cfg.use_trajectory)
+    S = tcfg.residual_stages  # codes per time step
+    model_cfg = dataclasses.replace(model_cfg, frames_per_token=ds, codes_per_step=S,
+                                    use_trajectory=cfg.use_trajectory)
     longest = max(len(s.tokens) for s in train_samples)
     if longest > model_cfg.max_motion_tokens:
         raise ConfigError(f"a sample has {longest} motion tokens > max_motion_tokens={model_cfg.max_motion_tokens}")
@@ -206,7 +209,7 @@ def train_policy(cfg: PolicyTrainConfig, model_cfg: PolicyConfig, train_samples:
     data = _Examples(train_samples, latents, cfg, cfg.seed + env.rank, init_wrist=model_cfg.init_wrist)
     sampler = torch.utils.data.DistributedSampler(data, num_replicas=env.world_size, rank=env.rank,
                                                   shuffle=True, seed=cfg.seed)
-    loader = DataLoader(data, batch_size=cfg.batch_size, sampler=sampler, collate_fn=lambda b: _collate(b, ds))
+    loader = DataLoader(data, batch_size=cfg.batch_size, sampler=sampler, collate_fn=lambda b: _collate(b, ds, S))
     net = model
     if env.distributed:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
@@ -229,7 +232,7 @@ def train_policy(cfg: PolicyTrainConfig, model_cfg: PolicyConfig, train_samples:
         val_cfg = dataclasses.replace(cfg, random_instruction=False, augment_yaw=False, init_wrist_dropout=0.0)
         val_data = DataLoader(_Examples(val_samples, val_lat, val_cfg, 12345, init_wrist=model_cfg.init_wrist),
                               batch_size=cfg.batch_size,
-                              collate_fn=lambda b: _collate(b, ds))
+                              collate_fn=lambda b: _collate(b, ds, S))
     # the training starts and the farthest of them: the runner replaces a start beyond it by the nearest one
     extra = {"init_wrist_max_distance_m": max(float(np.linalg.norm(v[:3])) for v in data.init_wrist) / POSITION_SCALE,
              "init_wrist_starts": [[round(float(x), 4) for x in v[:9]] for v in data.init_wrist]} \
@@ -280,6 +283,7 @@ def _save(model, cfg, tokenizer, out: Path, history, opt, sched, epoch: int, ext
     model.save_pretrained(out)
     meta = {"train": dataclasses.asdict(cfg), **extra, "epochs_done": epoch, "codebook_id": codebook_id(tokenizer),
             "reference_hand": tokenizer.reference_hand, "frames_per_token": tokenizer.config.downsample,
+            "codes_per_step": tokenizer.config.residual_stages,
             "inference_mask_inputs": bool(cfg.mask_curriculum), "position_scale": POSITION_SCALE}
     (out / TRAINING_FILE).write_text(json.dumps(meta, indent=2) + "\n")
     (out / "history.json").write_text(json.dumps(history, indent=1) + "\n")

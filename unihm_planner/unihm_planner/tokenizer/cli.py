@@ -1,4 +1,4 @@
-"""`unihm tokenizer {train,add-hand,aliases,translate,eval,make-synthetic}`.
+"""`unihm tokenizer {train,add-hand,merge,aliases,translate,eval,make-synthetic}`.
 
 `register` imports nothing heavy; handlers import torch when they run. Under torchrun:
 `torchrun --nproc_per_node=N -m unihm_planner.tokenizer.cli train --config C --data D --out O`.
@@ -38,6 +38,12 @@ def _add_actions(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--config", help="YAML (default: the training config stored in the checkpoint)")
     a.add_argument("--resume", action="store_true", help="continue an interrupted add-hand")
     a.set_defaults(func=_add_hand)
+
+    m = sub.add_parser("merge", help="copy hands added in parallel (add-hand --out on copies) into one checkpoint")
+    m.add_argument("sources", nargs="+", help="checkpoints that each grew from --checkpoint by add-hand")
+    m.add_argument("--checkpoint", default=default_ckpt, help="the base checkpoint they grew from")
+    m.add_argument("--out", help="output directory (default: the base checkpoint itself)")
+    m.set_defaults(func=_merge)
 
     al = sub.add_parser("aliases", help="let left twins / library alias names use their trained hand (aliases.py)")
     al.add_argument("--checkpoint", default=default_ckpt, help="existing checkpoint")
@@ -96,6 +102,14 @@ def _add_hand(args: argparse.Namespace) -> int:
 
     cfg = _load_cfg(args.config) if args.config else None
     model = add_hand(open_source(args.data), args.name, args.checkpoint, args.out, cfg, resume=args.resume)
+    print(f"tokenizer with hands {model.hands} written to {args.out or args.checkpoint}", file=sys.stderr)
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from unihm_planner.tokenizer.merge import merge_hands
+
+    model = merge_hands(args.checkpoint, args.sources, args.out)
     print(f"tokenizer with hands {model.hands} written to {args.out or args.checkpoint}", file=sys.stderr)
     return 0
 
