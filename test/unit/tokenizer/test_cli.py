@@ -92,3 +92,23 @@ def test_lookup_bound_is_exact_on_training_windows_and_grows_off_them(cli_checkp
     assert main(["tokenizer", "eval", "--checkpoint", str(cli_checkpoint / "ckpt"), "--data",
                  str(cli_checkpoint / "data"), "--lookup-bound"]) == 0
     assert "Lookup bound" in capsys.readouterr().out
+
+
+def test_add_hand_on_a_copy_then_merge(cli_checkpoint, tmp_path, capsys):
+    import torch
+
+    from unihm_planner.tokenizer.model import HandTokenizer
+
+    data, cfg = str(cli_checkpoint / "data"), str(cli_checkpoint / "tiny.yaml")
+    ref, added, merged = (str(tmp_path / n) for n in ("ref", "added", "merged"))
+    assert main(["tokenizer", "train", "--reference-only", "--config", cfg, "--data", data, "--out", ref]) == 0
+    assert main(["tokenizer", "add-hand", "new_hand", "--checkpoint", ref, "--data", data, "--out", added]) == 0
+    assert main(["tokenizer", "merge", added, "--checkpoint", ref, "--out", merged]) == 0
+    a, m = HandTokenizer.from_pretrained(added), HandTokenizer.from_pretrained(merged)
+    assert m.hands == ["ref_hand", "new_hand"]
+    x = torch.randn(1, 16, len(m.joint_names["new_hand"])) * 0.3
+    assert torch.equal(a.reconstruct(x, "new_hand"), m.reconstruct(x, "new_hand"))
+    # the checkpoint trained with another seed has another codebook: refused, nothing written
+    assert main(["tokenizer", "merge", str(cli_checkpoint / "ckpt"), "--checkpoint", ref,
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "codebook differs" in capsys.readouterr().err and not (tmp_path / "bad").exists()
