@@ -88,12 +88,55 @@ def test_masked_inputs_use_the_mask_embedding(batch):
 
 @pytest.mark.parametrize("mask_inputs", [True, False])
 def test_generate_cache_equals_no_cache(policy, batch, mask_inputs):
-    kw = dict(gen_inputs(batch), max_tokens=12, temperature=0.0, mask_inputs=mask_inputs)
+    kw = dict(gen_inputs(batch), max_tokens=12, temperature=0.0, mask_inputs=mask_inputs, parallel=False)
     with_cache = policy.generate(**kw, use_cache=True)
     without = policy.generate(**kw, use_cache=False)
     assert with_cache.shape[0] == 2 and with_cache.shape[1] <= 12
     assert torch.equal(with_cache, without)
     assert ((with_cache >= -1) & (with_cache < K)).all()
+
+
+@pytest.mark.parametrize("codes_per_step", [1, 2])
+def test_one_pass_generation_equals_the_kv_cache_loop(batch, codes_per_step):
+    """With masked inputs every position is computed in one forward pass: same codes, same wrist, same random
+    stream as drawing them one by one with the KV cache (greedy and sampled, ends included)."""
+    model = make_policy(seed=2, codes_per_step=codes_per_step).eval()
+    for kw in (dict(temperature=0.0, force_length=True), dict(temperature=1.5, top_k=20, seed=4),
+               dict(temperature=2.0, seed=1)):
+        calls = [[], []]
+        args = dict(gen_inputs(batch), max_tokens=16, return_wrist=True, **kw)
+        one, w_one = model.generate(**args, on_token=calls[0].append)
+        loop, w_loop = model.generate(**args, parallel=False, on_token=calls[1].append)
+        assert torch.equal(one, loop) and calls[0] == calls[1]
+        torch.testing.assert_close(w_one, w_loop, atol=1e-4, rtol=1e-4)
+    # ends: make <motion_end> likely for sample 0 from the 5th code on; both stop there, sample 1 goes on
+    model.lm.lm_head.register_forward_hook(_favour_end_from(model, 4, sample=0))
+    args = dict(gen_inputs(batch), max_tokens=16, return_wrist=True, temperature=0.0)
+    one, w_one = model.generate(**args)
+    model.lm.lm_head._forward_hooks.clear()
+    model.lm.lm_head.register_forward_hook(_favour_end_from(model, 4, sample=0))
+    loop, w_loop = model.generate(**args, parallel=False)
+    model.lm.lm_head._forward_hooks.clear()
+    ended_at = 4  # a step boundary for 1 and 2 codes per step
+    assert torch.equal(one, loop) and (one[0, ended_at:] == -1).all() and (one[0, :ended_at] >= 0).all()
+    assert (one[1] >= 0).all()
+    steps = ended_at // codes_per_step  # the wrist of an ended sample is meaningless after its end
+    torch.testing.assert_close(w_one[0, :steps], w_loop[0, :steps], atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(w_one[1], w_loop[1], atol=1e-4, rtol=1e-4)
+
+
+def _favour_end_from(model, t_end: int, sample: int):
+    """A forward hook on lm_head that makes <motion_end> the top choice of `sample` from call `t_end` on."""
+    calls = []
+
+    def hook(module, args, out):
+        calls.append(1)
+        if len(calls) > t_end:
+            out = out.clone()
+            out[sample, ..., model.end_id] += 1e4
+        return out
+
+    return hook
 
 
 def test_generate_sampling_is_seeded(policy, batch):

@@ -298,6 +298,12 @@ def test_a_policy_on_a_residual_tokenizer_emits_whole_steps(tmp_path, qwen_token
         model.generate(*args, text_mask=text_mask, max_tokens=7)
     with pytest.raises(InputError, match="whole time steps"):
         model(*args, torch.tensor([[1, 2, 3]]), text_mask=text_mask)
+    from unihm_planner.policy.bench import run_benchmark
+
+    res = run_benchmark(["--policy", str(tmp_path / "p"), "--tokenizer", str(tmp_path / "tok"), "--frames", "24",
+                         "--repeats", "1"])
+    assert {"ms_per_trajectory", "tokens_per_s", "peak_rss_mb", "device", "tokens_per_s_kv_cache"} <= set(res)
+    assert res["tokens"] == 12 and res["codes_per_step"] == 2 and res["tokens_per_s"] > 0
     with pytest.raises(ConfigError, match="codes_per_step"):  # a one-code tokenizer cannot decode this policy
         PolicyRunner(model, HandTokenizer(TokenizerConfig(codebook_size=64, code_dim=8, hidden_dim=8,
                                                           num_res_blocks=1)), {})

@@ -1,8 +1,9 @@
-"""`unihm bench policy --json`: ms per 60-frame trajectory, tokens/s (KV cache), peak RSS, device.
+"""`unihm bench policy --json`: ms per 60-frame trajectory, tokens/s, peak RSS, device.
 
 Default: the shipped policy + hand tokenizer, batch 1, greedy, one synthetic object cloud and a 60-frame
-lift-carry path. `--qwen06b` measures a randomly initialised Qwen3-0.6B-sized language model instead (tokens/s
-only; meant for a GPU: `--device cuda`).
+lift-carry path, decoded as the runner does (one forward pass when the inputs are masked) and, as the peer,
+step by step with the KV cache (`*_kv_cache`, same codes). `--qwen06b` measures a randomly initialised
+Qwen3-0.6B-sized language model instead (tokens/s with the KV cache only; meant for a GPU: `--device cuda`).
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ def run_benchmark(argv: list[str]) -> dict[str, Any]:
     runs = [runner.generate("pick up the mug and move it forward", cloud, T, args.hand) for _ in range(args.repeats)]
     best = min(runs, key=lambda g: g.timings_ms["total"])
     n_tok = len(best.tokens)
+    runner.parallel = False  # the same generation step by step with the KV cache (the peer)
+    loop = min((runner.generate("pick up the mug and move it forward", cloud, T, args.hand)
+                for _ in range(args.repeats)), key=lambda g: g.timings_ms["total"])
+    if not np.array_equal(loop.tokens, best.tokens):
+        raise RuntimeError("one-pass and KV-cache generation disagree (a bug: they must draw the same codes)")
+    one_pass = runner.mask_inputs  # a policy trained without masking can only decode step by step
     return {
         "ms_per_trajectory": round(best.timings_ms["total"], 1),
         "ms_generate": round(best.timings_ms["generate"], 1),
@@ -61,7 +68,13 @@ def run_benchmark(argv: list[str]) -> dict[str, Any]:
         "tokens": n_tok, "frames": args.frames, "hand": args.hand,
         "parameters_m": round(sum(p.numel() for p in runner.policy.parameters()) / 1e6, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "device": "cpu", "threads": args.threads, "timing": f"best of {args.repeats}, batch 1, greedy, KV cache",
+        "ms_per_trajectory_kv_cache": round(loop.timings_ms["total"], 1),
+        "tokens_per_s_kv_cache": round(n_tok / (loop.timings_ms["generate"] / 1e3), 1),
+        "speedup_vs_kv_cache": round(loop.timings_ms["total"] / best.timings_ms["total"], 2),
+        "codes_per_step": runner.codes_per_step,
+        "device": "cpu", "threads": args.threads,
+        "timing": f"best of {args.repeats}, batch 1, greedy, "
+                  + ("one forward pass (masked inputs)" if one_pass else "KV cache"),
     }
 
 
@@ -89,7 +102,7 @@ def _qwen06b(args) -> dict[str, Any]:
         if dev.type == "cuda":
             torch.cuda.synchronize()
         t = time.perf_counter()
-        model.generate(ids, cloud, traj, lat, max_tokens=n, temperature=0, force_length=True)
+        model.generate(ids, cloud, traj, lat, max_tokens=n, temperature=0, force_length=True, parallel=False)
         if dev.type == "cuda":
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - t)

@@ -263,12 +263,15 @@ class MotionPolicy(nn.Module):
                  text_mask: torch.Tensor | None = None, max_tokens: int | None = None, temperature: float = 1.0,
                  top_k: int | None = None, seed: int | None = None, use_cache: bool = True,
                  mask_inputs: bool = True, force_length: bool = False, return_wrist: bool = False,
-                 on_token=None):
+                 on_token=None, parallel: bool = True):
         """Sample motion codes -> (B, n) long, -1 after each sample's <motion_end>.
 
         Only motion tokens and <motion_end> can be drawn. temperature 0 is greedy; `seed` makes sampling
         repeatable. `mask_inputs` feeds <mask> instead of each drawn code, matching the end of the App. C.4
-        curriculum (all inputs masked); False feeds the drawn codes back (plain autoregression).
+        curriculum (all inputs masked); False feeds the drawn codes back (plain autoregression). With masked
+        inputs nothing the model reads depends on what it drew, so `parallel` (default) computes every position
+        in one forward pass and then draws the codes in order, exactly as the KV-cache loop would (same
+        codes, same random stream); `parallel=False` or `mask_inputs=False` run the step-by-step loop.
         `force_length` forbids <motion_end> so exactly `max_tokens` codes come out; <motion_end> is only
         allowed after whole steps of codes_per_step (S) codes, and `max_tokens` must be a multiple of S. With
         `return_wrist` the result is (codes, wrist (B, n / S, frames_per_token, 9)). `on_token(t)` is called
@@ -288,6 +291,14 @@ class MotionPolicy(nn.Module):
         self.eval()
         embeds, attn = self._prefix(text_ids, cloud, T_tar, init_pose, text_mask)
         B, dev = embeds.shape[0], embeds.device
+        hidden_all = None  # (B, max_tokens, D): the state predicting each code, when computed in one pass
+        if mask_inputs and parallel:
+            rows = torch.full((B, max_tokens - 1), self.mask_id, device=dev)
+            full = torch.cat([embeds, self._motion_embeds(rows)], dim=1)
+            full_attn = torch.cat([attn, torch.ones_like(rows)], dim=1)
+            res = self.lm.model(inputs_embeds=full, attention_mask=full_attn, position_ids=_positions(full_attn),
+                                use_cache=False)
+            hidden_all = res.last_hidden_state[:, embeds.shape[1] - 1 :]
         gen = torch.Generator(device=dev).manual_seed(seed) if seed is not None else None
         K = self.config.codebook_size
         out = torch.full((B, max_tokens), MOTION_PAD, dtype=torch.long, device=dev)
@@ -296,13 +307,16 @@ class MotionPolicy(nn.Module):
         wrist = []
         past, step_embeds, step_pos = None, embeds, pos
         for t in range(max_tokens):
-            if use_cache:
+            if hidden_all is not None:
+                last = hidden_all[:, t : t + 1]
+            elif use_cache:
                 res = self.lm.model(inputs_embeds=step_embeds, attention_mask=attn, position_ids=step_pos,
                                     cache=past, use_cache=True)
                 past = res.cache  # transformers 5.x name of the KV cache (was past_key_values)
             else:
                 res = self.lm.model(inputs_embeds=embeds, attention_mask=attn, position_ids=pos, use_cache=False)
-            last = res.last_hidden_state[:, -1:]  # (B, 1, D)
+            if hidden_all is None:
+                last = res.last_hidden_state[:, -1:]  # (B, 1, D)
             if return_wrist and t % S == 0:
                 wrist.append(self._wrist(last, init_pose.to(dev, last.dtype))[:, 0])  # (B, fpt, 9)
             logits = self.lm.lm_head(last)[:, 0].float()  # (B, V)
@@ -318,6 +332,8 @@ class MotionPolicy(nn.Module):
                 on_token(t + 1)
             if done.all():
                 break
+            if hidden_all is not None:
+                continue
             row = torch.full_like(choice, self.mask_id) if mask_inputs else choice + self.motion_offset
             row = torch.where(done, torch.full_like(row, self.pad_id), row)
             step_embeds = self._motion_embeds(row[:, None], first=t)  # (B, 1, D)

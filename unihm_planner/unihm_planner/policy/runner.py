@@ -67,6 +67,7 @@ class PolicyRunner:
         self.init_pose_max = float(training.get("init_pose_latent_max_distance", float("inf"))) * START_MARGIN + 1e-3
         self.ds = tokenizer.config.downsample
         self.codes_per_step = policy.config.codes_per_step
+        self.parallel = True  # masked inputs: every position in one forward pass (False: the KV-cache loop)
         if policy.config.frames_per_token != self.ds:
             raise ConfigError(f"policy frames_per_token {policy.config.frames_per_token} != tokenizer downsample "
                               f"{self.ds}")
@@ -211,7 +212,8 @@ class PolicyRunner:
             text_ids, torch.as_tensor(cloud)[None], torch.as_tensor(traj)[None], torch.as_tensor(latent)[None],
             text_mask=text_mask, max_tokens=M * S, temperature=0.0 if seed == 0 else temperature,
             top_k=top_k, seed=None if seed == 0 else seed, mask_inputs=self.mask_inputs, force_length=True,
-            return_wrist=True, on_token=None if on_token is None else (lambda t: on_token(t, M * S)))
+            return_wrist=True, parallel=self.parallel,
+            on_token=None if on_token is None else (lambda t: on_token(t, M * S)))
         timings["generate"] = (time.perf_counter() - t1) * 1e3
         t2 = time.perf_counter()
         q = self.tokenizer.detokenize(codes[:, : M * S], hand)[0, :T].float().numpy().astype(np.float64)  # (T, J)
