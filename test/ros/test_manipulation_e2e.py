@@ -122,7 +122,8 @@ def test_three_hands_three_instructions_and_execution(ros, client, graph):
             assert res.success, f"{hand} / {instruction}: {res.message}"
             traj = res.trajectory
             assert traj.hand == hand and len(traj.points) == len(res.target_path.poses) == frames
-            assert len(traj.wrist_poses) == frames and len(res.tokens.tokens) == -(-frames // 4)
+            steps = -(-frames // res.tokens.frames_per_token)
+            assert len(traj.wrist_poses) == frames and len(res.tokens.tokens) == steps * _codes_per_step()
             assert {"perception", "plan", "policy", "refine"} <= set(stages)
             assert [t.stage for t in res.metrics.stage_timings] == ["perception", "plan", "policy", "refine"]
             assert 0.0 <= res.metrics.contact_ratio <= 1.0 and res.metrics.total_ms > 0
@@ -195,3 +196,13 @@ def test_cancel_mid_goal(ros, client, graph):
     assert len(res.result().result.trajectory.points) == 0  # no result trajectory for a cancelled goal
     res2, _ = _run(ros, client, INSTRUCTIONS[0], "xhand_right")  # the graph serves the next goal
     assert res2.success, res2.message
+
+
+def _codes_per_step() -> int:
+    """Codes per time step of the shipped hand tokenizer (its residual stages)."""
+    import json
+
+    from unihm_planner.tokenizer.paths import default_checkpoint_dir
+
+    config = json.loads((default_checkpoint_dir() / "config.json").read_text())
+    return int(config["tokenizer"].get("residual_stages", 1))
