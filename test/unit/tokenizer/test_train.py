@@ -79,6 +79,24 @@ def _with_third_hand(source):
     return InMemorySource(joints, splits)
 
 
+def test_resume_with_more_finetune_epochs_continues_that_stage(trained, source, tmp_path):
+    _, out = trained
+    data = _with_third_hand(source)
+    first = add_hand(data, "third_hand", out, tmp_path / "t", tiny_config(distill_epochs=1, finetune_epochs=1))
+    before = {k: v.clone() for k, v in first.state_dict().items()}
+    again = add_hand(data, "third_hand", out, tmp_path / "t", tiny_config(distill_epochs=1, finetune_epochs=1),
+                     resume=True)  # nothing left to do: unchanged
+    assert all(torch.equal(v, again.state_dict()[k]) for k, v in before.items())
+    more = add_hand(data, "third_hand", out, tmp_path / "t", tiny_config(distill_epochs=1, finetune_epochs=3),
+                    resume=True)
+    rows = [r["epoch"] for r in json.loads((tmp_path / "t" / "history.json").read_text())
+            if r["stage"] == "finetune:third_hand"]
+    assert rows == [1, 2, 3]  # epochs 2 and 3 added to the finished one
+    after = more.state_dict()
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert changed and all(".third_hand." in k for k in changed)  # only the new hand's weights moved
+
+
 def _with_fourth_hand(source):
     from unihm_planner.tokenizer.data import InMemorySource
 

@@ -327,13 +327,24 @@ def train_reference(source: TrajectorySource, cfg: RunConfig, out_dir: str | Pat
     return model
 
 
+def _reopen_finetune(state: TrainState, hand: str, epochs: int) -> None:
+    """A resumed add-hand whose config asks for more fine-tuning epochs than the finished stage ran continues
+    that stage from its last epoch (same weights, fresh optimizer moments; the learning rate is constant)."""
+    name = f"finetune:{hand}"
+    done = sum(1 for row in state.history if row.get("stage") == name)
+    if name in state.completed and done < epochs:
+        state.completed = [s for s in state.completed if s != name]
+        state.stage, state.epoch, state.optimizer = name, done, None
+
+
 def add_hand(source: TrajectorySource, hand: str, checkpoint: str | Path, out_dir: str | Path | None = None,
              cfg: RunConfig | None = None, resume: bool = False, env: DistEnv | None = None) -> HandTokenizer:
     """Stages 2-3 for `hand`: distillation to E_ref (Eq. B13), then fine-tuning (Eq. B14).
 
     Loads `checkpoint` (its reference hand, codebook and other hands stay frozen) and writes the
     model with the new hand to `out_dir` (default: `checkpoint` itself). `cfg` defaults to the
-    training config stored in the checkpoint.
+    training config stored in the checkpoint. `resume` continues an interrupted run, or a finished one whose
+    `cfg` asks for more fine-tuning epochs than it ran.
     """
     from unihm_planner.tokenizer.checkpoint import read_config
 
@@ -354,6 +365,8 @@ def add_hand(source: TrajectorySource, hand: str, checkpoint: str | Path, out_di
     if not resuming:
         state.stage, state.epoch, state.optimizer = None, 0, None
         state.completed = [s for s in state.completed if not s.endswith(f":{hand}")]
+    else:
+        _reopen_finetune(state, hand, cfg.train.finetune_epochs)
     model = load_pretrained(out_dir if resuming else checkpoint, map_location=env.device)
     ref = model.reference_hand
     if ref is None:
