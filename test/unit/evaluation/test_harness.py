@@ -141,3 +141,20 @@ def test_penetration_is_the_deepest_hand_point_inside_the_object():
     inside = outside.copy()
     inside[1, 1, 2] = 0.03  # frame 1: one point 2 cm below the surface, in the moved object
     assert ctx.penetration_mm(s, inside) == pytest.approx(20.0, abs=0.5)
+
+
+def test_ground_truth_rows(ctx, tiny_data):
+    """The GT row carries the data's own penetration; "GT + Physical Refinement" is scored once (it has no
+    randomness) and measures how far the refiner moves the truth."""
+    splits = {k: tiny_data[k] for k in ("seen", "unseen")}
+    refined = H.Refined(H.GroundTruth(), "GT + Physical Refinement")
+    assert refined.deterministic and not H.Refined(Oracle()).deterministic
+    res = H.evaluate([H.GroundTruth(), refined], splits, seeds=[0, 1, 2], ctx=ctx, progress=False)
+    for split in splits:
+        tab = res["splits"][split]
+        truth = tab["Ground truth"]
+        assert len(truth["mpjpe"]["per_seed"]) == 1 and truth["mpjpe"]["mean"] == pytest.approx(0.0, abs=1e-9)
+        assert tab["GT"]["penetration"]["mean"] == pytest.approx(truth["penetration"]["mean"])
+        assert tab["GT"]["diversity"]["mean"] == pytest.approx(truth["diversity"]["mean"])
+        row = tab["GT + Physical Refinement"]
+        assert len(row["mpjpe"]["per_seed"]) == 1 and np.isfinite(row["mpjpe"]["mean"]) and row["mpjpe"]["mean"] >= 0

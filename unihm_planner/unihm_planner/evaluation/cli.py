@@ -105,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
     retrieval = B.RetrievalBaseline(fit, embed=embed)
     regression = B.RegressionBaseline(fit, embed=embed)
     train_times["baselines"] = round(time.perf_counter() - t1, 1)
-    methods += [H.Refined(retrieval, options=opts), H.Refined(regression, options=opts)]
+    methods += [H.Refined(retrieval, options=opts), H.Refined(regression, options=opts),
+                H.Refined(H.GroundTruth(), "GT + Physical Refinement", opts)]
     results = H.evaluate(methods, splits, seeds, ctx)
     results.update(train_times_s=train_times, data=str(args.data), hand=args.hand, quick=bool(args.quick),
                    setup_s=round(t1 - t0, 1), total_s=round(time.perf_counter() - t_start, 1))
