@@ -205,6 +205,15 @@ def test_init_wrist_conditioning_reaches_the_wrist_head(tmp_path, hand_tokenizer
     hidden = _Examples(samples, lat, PolicyTrainConfig(init_wrist_dropout=1.0, num_points=32), 0, init_wrist=True)
     shown = _Examples(samples, lat, PolicyTrainConfig(init_wrist_dropout=0.0, num_points=32), 0, init_wrist=True)
     assert not hidden[0][3][8:].any() and shown[0][3][17] == 1.0
+    # the scale augmentation scales the wrist targets and the start's position by one factor per example
+    scaled = _Examples(samples, lat, PolicyTrainConfig(init_wrist_dropout=0.0, num_points=32, augment_scale=0.2), 0,
+                       init_wrist=True)
+    ex, plain = scaled[0], scaled.fixed[0][2]
+    r = float((ex[5][:, :3] * plain[:, :3]).sum() / (plain[:, :3] ** 2).sum())
+    assert 0.8 <= r <= 1.2 and r != 1.0
+    np.testing.assert_allclose(ex[5][:, :3], plain[:, :3] * r, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(ex[5][:, 3:], plain[:, 3:])
+    np.testing.assert_allclose(ex[3][8:11], scaled.init_wrist[0][:3] * r, rtol=1e-5, atol=1e-7)
     # a start beyond the farthest training start (training.json) is replaced by the training start nearest in
     # direction and orientation (here every sample starts at the same object-frame offset), and said so
     meta = json.loads((tmp_path / "w" / "training.json").read_text())
@@ -307,3 +316,24 @@ def test_a_policy_on_a_residual_tokenizer_emits_whole_steps(tmp_path, qwen_token
     with pytest.raises(ConfigError, match="codes_per_step"):  # a one-code tokenizer cannot decode this policy
         PolicyRunner(model, HandTokenizer(TokenizerConfig(codebook_size=64, code_dim=8, hidden_dim=8,
                                                           num_res_blocks=1)), {})
+
+
+def test_scale_augmentation_scales_object_and_wrist_offsets_alike():
+    from unihm_planner.policy.train import scale_object
+
+    rng = np.random.default_rng(0)
+    cloud = rng.normal(size=(50, 3)).astype(np.float32) * 0.05
+    wrist = rng.normal(size=(6, 9)).astype(np.float32)
+    init = np.concatenate([rng.normal(size=9), [1.0]]).astype(np.float32)
+    c2, w2, i2 = scale_object(cloud, wrist, init, 1.1)
+    np.testing.assert_allclose(c2, cloud * 1.1, rtol=1e-6)
+    np.testing.assert_allclose(w2[:, :3], wrist[:, :3] * 1.1, rtol=1e-6)
+    np.testing.assert_array_equal(w2[:, 3:], wrist[:, 3:])  # rotations stay
+    np.testing.assert_allclose(i2[:3], init[:3] * 1.1, rtol=1e-6)
+    np.testing.assert_array_equal(i2[3:], init[3:])
+    # the wrist's distance to its nearest object point scales with the object
+    d = lambda c, w: np.linalg.norm(c - w[0, :3], axis=1).min()  # noqa: E731
+    assert d(c2, w2) == pytest.approx(1.1 * d(cloud, wrist), rel=1e-5)
+    assert scale_object(cloud, wrist, None, 0.9)[2] is None
+    with pytest.raises(Exception, match="augment_scale"):
+        PolicyTrainConfig(augment_scale=1.0)

@@ -59,6 +59,9 @@ class PolicyTrainConfig:
     trajectory_frames: int = 32  # T_tar is resampled to this many frames for the encoder
     random_instruction: bool = True  # draw one of the sequence's instructions per example and epoch
     augment_yaw: bool = True  # rotate each example's scene about the vertical axis (wrist targets are invariant)
+    # scale each example's object (cloud) and the wrist's positions in the object's frame by one s ~ U(1 - a, 1 + a)
+    # about the object's origin (0 = off): objects of other sizes, the hand keeping its offset in proportion
+    augment_scale: float = 0.0
     init_wrist_dropout: float = 0.2  # with PolicyConfig.init_wrist: share of examples whose initial wrist is hidden
     save_every: int = 10  # epochs between checkpoints (and at the end)
     device: str = "auto"
@@ -68,6 +71,8 @@ class PolicyTrainConfig:
             raise ConfigError("epochs, batch_size, num_points and trajectory_frames must be >= 1")
         if not self.lr > 0 or self.weight_decay < 0 or self.wrist_weight < 0:
             raise ConfigError("need lr > 0, weight_decay >= 0, wrist_weight >= 0")
+        if not 0.0 <= self.augment_scale < 1.0:
+            raise ConfigError(f"augment_scale must be in [0, 1), got {self.augment_scale}")
         if not 0.0 <= self.init_wrist_dropout <= 1.0:
             raise ConfigError(f"init_wrist_dropout must be in [0, 1], got {self.init_wrist_dropout}")
         if not 0.0 <= self.mask_start < self.mask_end <= 1.0:
@@ -109,11 +114,27 @@ class _Examples(Dataset):
         cloud = cloud[idx]
         if self.cfg.augment_yaw:
             cloud, traj = rotate_about_z(cloud, traj, float(self.rng.uniform(-np.pi, np.pi)))
+        init = None if self.init_wrist is None else self.init_wrist[i]
+        if self.cfg.augment_scale > 0:
+            cloud, wrist, init = scale_object(cloud, wrist, init, float(self.rng.uniform(
+                1.0 - self.cfg.augment_scale, 1.0 + self.cfg.augment_scale)))
         latent = self.latents[i]
-        if self.init_wrist is not None:
+        if init is not None:
             hide = self.rng.random() < self.cfg.init_wrist_dropout
-            latent = np.concatenate([latent, np.zeros(10, np.float32) if hide else self.init_wrist[i]])
+            latent = np.concatenate([latent, np.zeros(10, np.float32) if hide else init])
         return text, cloud, traj, latent, s.tokens, wrist
+
+
+def scale_object(cloud: np.ndarray, wrist9: np.ndarray, init_wrist: np.ndarray | None, s: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Scale the object (cloud (N, 3) about its origin) and the wrist positions in its frame ((T, 9) targets and
+    the (10,) initial-wrist vector) by `s`; rotations and the object's path stay."""
+    wrist = wrist9.copy()
+    wrist[:, :3] *= s
+    if init_wrist is not None:
+        init_wrist = init_wrist.copy()
+        init_wrist[:3] *= s
+    return (cloud * s).astype(np.float32), wrist, init_wrist
 
 
 def rotate_about_z(cloud: np.ndarray, traj9: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
