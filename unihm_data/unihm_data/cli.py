@@ -1,4 +1,4 @@
-"""`unihm data synth|retarget|stats|render|import|annotate` (registered through the `unihm.commands` entry point)."""
+"""`unihm data synth|retarget|refine|stats|render|import|annotate` (the `unihm.commands` entry point)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--workers", type=int, default=1)
     r.add_argument("--json", action="store_true", help="print per-hand figures as JSON")
     r.set_defaults(func=_retarget)
+
+    rf = sub.add_parser("refine", help="physics-refine retargeted sequences in place (the refiner, wrist fixed)")
+    rf.add_argument("root")
+    rf.add_argument("--hands", nargs="+", required=True, help="retargeted hand names")
+    rf.add_argument("--refiner", choices=["graph", "paper"], default="graph",
+                    help="graph: the operator graph's options (launch/config); paper: Algorithm 1's defaults")
+    rf.add_argument("--passes", type=int, default=1, help="refinements in a row, each from the last")
+    rf.add_argument("--workers", type=int, default=1)
+    rf.add_argument("--json", action="store_true", help="print per-hand figures as JSON")
+    rf.set_defaults(func=_refine)
 
     st = sub.add_parser("stats", help="dataset statistics")
     st.add_argument("root")
@@ -77,6 +87,26 @@ def _retarget(args: argparse.Namespace) -> int:
     else:
         for r in results:
             print(f"{r['hand']:>18}: {r['frames_per_s']:8.0f} frames/s  fingertip error {r['fingertip_err_mm']:.1f} mm")
+    return 0
+
+
+def _refine(args: argparse.Namespace) -> int:
+    from unihm_common.hands import resolve_hand_name
+    from unihm_data.physics_refine import refine_dataset
+
+    hands = [resolve_hand_name(h) for h in args.hands]
+    options = None
+    if args.refiner == "paper":
+        from unihm_refiner.refiner import RefinerOptions
+
+        options = RefinerOptions()
+    results = refine_dataset(args.root, hands, options=options, passes=args.passes, workers=args.workers)
+    if args.json:
+        print(json.dumps(results))
+    else:
+        for r in results:
+            print(f"{r['hand']:>18}: {r['frames']} frames, mean |dq| {r['mean_abs_change_rad']:.4f} rad, deepest "
+                  f"fingertip {r['max_penetration_mm_before']:.1f} -> {r['max_penetration_mm_after']:.1f} mm")
     return 0
 
 

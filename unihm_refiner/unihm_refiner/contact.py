@@ -28,6 +28,15 @@ def _check_points(points: np.ndarray, what: str) -> np.ndarray:
     return pts
 
 
+def usable_normals(normals: np.ndarray | None) -> np.ndarray | None:
+    """Stored normals when every one is a unit vector, else None (`ObjectCloud` then estimates them): datasets
+    store zero normals where their mesh sampling had none."""
+    if normals is None:
+        return None
+    n = np.asarray(normals, np.float64)
+    return n if np.all(np.abs(np.linalg.norm(n, axis=1) - 1.0) < 1e-3) else None
+
+
 def statistical_inlier_mask(points: np.ndarray, k: int = 16, std_ratio: float = 2.5) -> np.ndarray:
     """(N,) bool: points whose mean distance to their k neighbours is within mean + std_ratio * std.
 

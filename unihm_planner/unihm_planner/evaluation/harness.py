@@ -20,6 +20,7 @@ from unihm_planner.evaluation import metrics as M
 from unihm_planner.evaluation.baselines import Prediction
 from unihm_planner.evaluation.motion_encoder import MotionEncoder, motion_features
 from unihm_planner.evaluation.samples import EvalSample
+from unihm_refiner.graph_options import graph_refiner_options  # noqa: F401  (re-exported: H.graph_refiner_options)
 
 METRICS = ("mpjpe", "fol", "fpl", "fid", "diversity", "penetration")  # Table 1 column order, + penetration
 HEADERS = {"mpjpe": "MPJPE (mm) ↓", "fol": "FOL (deg) ↓", "fpl": "FPL (mm) ↓", "fid": "FID ↓",
@@ -31,22 +32,6 @@ class Method(Protocol):
     name: str
 
     def predict(self, sample: EvalSample, seed: int) -> Prediction: ...
-
-
-def graph_refiner_options(hand: str) -> Any:
-    """The `RefinerOptions` the operator graph runs for `hand` (launch/config: default.yaml, then <hand>.yaml,
-    `/**/refiner` -> `options`), so "Ours" is scored with the refiner as deployed."""
-    import yaml
-
-    from unihm_common.config import from_dict
-    from unihm_common.launch_graph import graph_params_files
-    from unihm_refiner.refiner import RefinerOptions
-
-    options: dict[str, Any] = {}
-    for path in graph_params_files(hand):
-        doc = yaml.safe_load(Path(path).read_text()) or {}
-        options.update(((doc.get("/**/refiner") or {}).get("ros__parameters") or {}).get("options") or {})
-    return from_dict(RefinerOptions, options, source="launch/config refiner options")
 
 
 class Refined:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from unihm_common.errors import InputError
+from unihm_refiner.contact import usable_normals
 
 MIRROR_OBJECT = np.diag([1.0, -1.0, 1.0])  # object-frame mirror of mirrored retargetings (policy.data.MIRROR)
 SEEN_STRIDE = 8  # every 8th train sequence (sorted ids, offset SEEN_STRIDE - 1) is held out as "seen" test
@@ -40,14 +41,6 @@ class EvalSample:
     def instruction(self, seed: int) -> str:
         """The instruction a seed evaluates (seed k -> the k-th of the 5 instructions, cyclically)."""
         return self.instructions[seed % len(self.instructions)] if self.instructions else ""
-
-
-def _valid_normals(n: np.ndarray | None) -> np.ndarray | None:
-    """Stored normals when all are unit vectors, else None (the refiner then estimates them)."""
-    if n is None:
-        return None
-    n = np.asarray(n, np.float64)
-    return n if np.all(np.abs(np.linalg.norm(n, axis=1) - 1.0) < 1e-3) else None
 
 
 def split_ids(train_ids: list[str]) -> tuple[list[str], list[str]]:
@@ -88,7 +81,7 @@ def load_eval_samples(hoi_root: str | Path, hand: str = "shadow_right",
             clouds[e.object] = ds.object_cloud(e.object)
         view = ds.hand_view(hand, e.id)
         c = clouds[e.object]
-        pts, nrm = np.asarray(c["points"], np.float32), _valid_normals(c.get("normals"))
+        pts, nrm = np.asarray(c["points"], np.float32), usable_normals(c.get("normals"))
         if bool(view.get("mirrored", False)):  # left-hand demo retargeted to a right hand: as the policy data
             pts = (pts @ MIRROR_OBJECT.T).astype(np.float32)
             nrm = None if nrm is None else nrm @ MIRROR_OBJECT.T
