@@ -77,3 +77,15 @@ def test_refine_errors(dataset):
         refine_dataset(dataset, ["shadow_right"], progress=False)
     with pytest.raises(InputError, match="passes"):
         refine_dataset(dataset, ["allegro_right"], passes=0, progress=False)
+
+
+def test_cli_refine_prints_json(dataset, capsys):
+    import json
+
+    from unihm_common.cli import main
+
+    assert main(["data", "refine", str(dataset), "--hands", "allegro", "--refiner", "paper", "--json"]) == 0
+    (res,) = json.loads(capsys.readouterr().out)
+    assert res["hand"] == "allegro_right" and res["frames"] > 0 and res["passes"] == 1
+    info = fmt.read_index(dataset).info["refined"]["allegro_right"]
+    assert info["options"]["attraction_band_m"] != pytest.approx(0.02)  # Algorithm 1's defaults, not the graph's
