@@ -214,6 +214,15 @@ def test_init_wrist_conditioning_reaches_the_wrist_head(tmp_path, hand_tokenizer
     np.testing.assert_allclose(ex[5][:, :3], plain[:, :3] * r, rtol=1e-5, atol=1e-7)
     np.testing.assert_array_equal(ex[5][:, 3:], plain[:, 3:])
     np.testing.assert_allclose(ex[3][8:11], scaled.init_wrist[0][:3] * r, rtol=1e-5, atol=1e-7)
+    # the stretch augmentation changes only the object-frame height of the wrist targets and of the start
+    stretched = _Examples(samples, lat, PolicyTrainConfig(init_wrist_dropout=0.0, num_points=32, augment_yaw=False,
+                                                           augment_stretch=0.2), 0, init_wrist=True)
+    ex, plain = stretched[0], stretched.fixed[0][2]
+    u = float((ex[5][:, 2] * plain[:, 2]).sum() / (plain[:, 2] ** 2).sum())
+    assert 0.8 <= u <= 1.2 and u != 1.0
+    np.testing.assert_allclose(ex[5][:, 2], plain[:, 2] * u, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(ex[5][:, :2], plain[:, :2])
+    np.testing.assert_allclose(ex[3][10], stretched.init_wrist[0][2] * u, rtol=1e-5, atol=1e-7)
     # a start beyond the farthest training start (training.json) is replaced by the training start nearest in
     # direction and orientation (here every sample starts at the same object-frame offset), and said so
     meta = json.loads((tmp_path / "w" / "training.json").read_text())
@@ -337,3 +346,24 @@ def test_scale_augmentation_scales_object_and_wrist_offsets_alike():
     assert scale_object(cloud, wrist, None, 0.9)[2] is None
     with pytest.raises(Exception, match="augment_scale"):
         PolicyTrainConfig(augment_scale=1.0)
+
+
+def test_stretch_augmentation_stretches_along_the_objects_own_vertical_axis():
+    from unihm_planner.policy.train import stretch_object
+
+    rng = np.random.default_rng(1)
+    p_obj = rng.normal(size=(40, 3)) * 0.05  # object-frame points
+    c, s_ = np.cos(np.radians(30.0)), np.sin(np.radians(30.0))
+    R = np.array([[1.0, 0.0, 0.0], [0.0, c, -s_], [0.0, s_, c]])  # a tilted object
+    cloud = (p_obj @ R.T).astype(np.float32)  # world axes, origin at the object
+    wrist = rng.normal(size=(5, 9)).astype(np.float32)
+    init = np.concatenate([rng.normal(size=9), [1.0]]).astype(np.float32)
+    c2, w2, i2 = stretch_object(cloud, wrist, init, R, 1.3)
+    np.testing.assert_allclose(c2, (p_obj * [1.0, 1.0, 1.3]) @ R.T, atol=1e-6)  # stretched in its own frame
+    np.testing.assert_allclose(w2[:, :3], wrist[:, :3] * [1.0, 1.0, 1.3], rtol=1e-6)
+    np.testing.assert_array_equal(w2[:, 3:], wrist[:, 3:])
+    np.testing.assert_allclose(i2[:3], init[:3] * [1.0, 1.0, 1.3], rtol=1e-6)
+    np.testing.assert_array_equal(i2[3:], init[3:])
+    assert stretch_object(cloud, wrist, None, R, 0.8)[2] is None
+    with pytest.raises(Exception, match="augment_stretch"):
+        PolicyTrainConfig(augment_stretch=-0.1)

@@ -62,6 +62,9 @@ class PolicyTrainConfig:
     # scale each example's object (cloud) and the wrist's positions in the object's frame by one s ~ U(1 - a, 1 + a)
     # about the object's origin (0 = off): objects of other sizes, the hand keeping its offset in proportion
     augment_scale: float = 0.0
+    # stretch each example's object along its own vertical axis (cloud and the wrist's object-frame height) by
+    # u ~ U(1 - a, 1 + a) (0 = off): taller / flatter variants of the train shapes (a tuna can towards a soup can)
+    augment_stretch: float = 0.0
     init_wrist_dropout: float = 0.2  # with PolicyConfig.init_wrist: share of examples whose initial wrist is hidden
     save_every: int = 10  # epochs between checkpoints (and at the end)
     device: str = "auto"
@@ -73,6 +76,8 @@ class PolicyTrainConfig:
             raise ConfigError("need lr > 0, weight_decay >= 0, wrist_weight >= 0")
         if not 0.0 <= self.augment_scale < 1.0:
             raise ConfigError(f"augment_scale must be in [0, 1), got {self.augment_scale}")
+        if not 0.0 <= self.augment_stretch < 1.0:
+            raise ConfigError(f"augment_stretch must be in [0, 1), got {self.augment_stretch}")
         if not 0.0 <= self.init_wrist_dropout <= 1.0:
             raise ConfigError(f"init_wrist_dropout must be in [0, 1], got {self.init_wrist_dropout}")
         if not 0.0 <= self.mask_start < self.mask_end <= 1.0:
@@ -112,9 +117,12 @@ class _Examples(Dataset):
         text = texts[self.rng.integers(len(texts))] if self.cfg.random_instruction else texts[0]
         idx = self.rng.choice(len(cloud), self.cfg.num_points, replace=len(cloud) < self.cfg.num_points)
         cloud = cloud[idx]
+        init = None if self.init_wrist is None else self.init_wrist[i]
+        if self.cfg.augment_stretch > 0:  # before the yaw turn: the cloud's axes are still the world's
+            cloud, wrist, init = stretch_object(cloud, wrist, init, s.T_world_object[0, :3, :3], float(
+                self.rng.uniform(1.0 - self.cfg.augment_stretch, 1.0 + self.cfg.augment_stretch)))
         if self.cfg.augment_yaw:
             cloud, traj = rotate_about_z(cloud, traj, float(self.rng.uniform(-np.pi, np.pi)))
-        init = None if self.init_wrist is None else self.init_wrist[i]
         if self.cfg.augment_scale > 0:
             cloud, wrist, init = scale_object(cloud, wrist, init, float(self.rng.uniform(
                 1.0 - self.cfg.augment_scale, 1.0 + self.cfg.augment_scale)))
@@ -135,6 +143,21 @@ def scale_object(cloud: np.ndarray, wrist9: np.ndarray, init_wrist: np.ndarray |
         init_wrist = init_wrist.copy()
         init_wrist[:3] *= s
     return (cloud * s).astype(np.float32), wrist, init_wrist
+
+
+def stretch_object(cloud: np.ndarray, wrist9: np.ndarray, init_wrist: np.ndarray | None, R_world_object: np.ndarray,
+                   u: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Stretch the object along its own z axis by `u`: the cloud ((N, 3), world axes, origin at the object) by
+    R diag(1, 1, u) R^T with R = R_world_object at frame 0, the wrist positions in the object's frame ((T, 9)
+    targets, the (10,) initial-wrist vector) by diag(1, 1, u); rotations and the object's path stay."""
+    R = np.asarray(R_world_object, np.float64)
+    A = R @ np.diag([1.0, 1.0, u]) @ R.T
+    wrist = wrist9.copy()
+    wrist[:, 2] *= u
+    if init_wrist is not None:
+        init_wrist = init_wrist.copy()
+        init_wrist[2] *= u
+    return (cloud @ A.T).astype(np.float32), wrist, init_wrist
 
 
 def rotate_about_z(cloud: np.ndarray, traj9: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
