@@ -61,6 +61,13 @@ def mirror_wrist_transforms(T: np.ndarray) -> np.ndarray:
     return _S_WORLD @ np.asarray(T) @ _S_HAND
 
 
+def mirror_object_cloud(vectors: np.ndarray) -> np.ndarray:
+    """Object-frame points or normals (N, 3) of a mirrored sequence: the frame's y-reflection M that
+    `mirror_object_transforms` applies (the cloud a mirrored retargeting's T_world_object poses). Same dtype."""
+    v = np.asarray(vectors)
+    return (v @ _M_OBJECT[:3, :3].T).astype(v.dtype, copy=False)
+
+
 def mirror_object_transforms(T: np.ndarray) -> np.ndarray:
     """Mirror (…,4,4) object poses: S_world T M. Objects are y-symmetric in their frame (objects.py), so
     the same point cloud is valid under the new pose."""

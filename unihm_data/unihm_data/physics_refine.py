@@ -2,7 +2,8 @@
 
 Retargeting matches keypoints, not contact: retargeted fingertips hover a few mm off the surface or sink into
 it. `refine_dataset` runs the refiner (Algorithm 1, `unihm_refiner`) over `retargeted/<hand>/<id>.npz` against
-the sequence's object cloud posed by the file's own `T_world_object`, wrist fixed, and writes the refined
+the sequence's object cloud (y-reflected for a mirrored retargeting, as the policy and the evaluation read
+it) posed by the file's own `T_world_object`, wrist fixed, and writes the refined
 joints back as `q`. The retargeter's solution is kept as `q_retargeted` and every run starts from it, so
 refining twice gives the same file. The options used are recorded in index.json `info.refined[<hand>]`.
 """
@@ -18,6 +19,7 @@ import numpy as np
 
 from unihm_common.errors import InputError
 from unihm_data import dataformat as fmt
+from unihm_data.keypoints import mirror_object_cloud
 
 
 def _refine_chunk(args: tuple[str, str, list[str], dict[str, Any], int]) -> dict[str, Any]:
@@ -36,13 +38,17 @@ def _refine_chunk(args: tuple[str, str, list[str], dict[str, Any], int]) -> dict
     for seq_id in ids:
         arrays = fmt.load_retargeted(root, hand, seq_id)
         q_src = np.asarray(arrays.get("q_retargeted", arrays["q"]), dtype=np.float64)
-        name = objects[seq_id]
-        if name not in clouds:
-            obj = fmt.load_object_cloud(root, name)
-            clouds[name] = ObjectCloud(obj["points"], usable_normals(obj["normals"]))
+        mirrored = bool(arrays.get("mirrored", False))  # its T_world_object poses the y-reflected cloud
+        key = (objects[seq_id], mirrored)
+        if key not in clouds:
+            obj = fmt.load_object_cloud(root, key[0])
+            pts, nrm = obj["points"], usable_normals(obj["normals"])
+            if mirrored:
+                pts, nrm = mirror_object_cloud(pts), None if nrm is None else mirror_object_cloud(nrm)
+            clouds[key] = ObjectCloud(pts, nrm)
         q = q_src
         for k in range(passes):
-            res = refiner.refine(clouds[name], q, arrays["T_world_object"], arrays["T_world_wrist"])
+            res = refiner.refine(clouds[key], q, arrays["T_world_object"], arrays["T_world_wrist"])
             if k == 0:
                 pen_before.append(float(np.max(res.penetration_before_m)))
             q = res.q

@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from unihm_planner.evaluation.metrics import HandPoints
     from unihm_planner.evaluation.motion_encoder import DEFAULT_DIR, EncoderConfig, MotionEncoder, motion_features
     from unihm_planner.evaluation.samples import load_eval_samples
+    from unihm_refiner.graph_options import graph_refiner_options
 
     torch.set_num_threads(1)
     log = (lambda m: print(m, file=sys.stderr)) if args.json else print
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     encoder = MotionEncoder.load(enc_dir)
     ctx = H.EvalContext(hand_points=hp, encoder=encoder)
 
-    opts = H.graph_refiner_options(args.hand) if args.refiner == "graph" else None
+    opts = graph_refiner_options(args.hand) if args.refiner == "graph" else None
     log(f"refiner options: {args.refiner} {opts or '(RefinerOptions defaults)'}")
     embed = B.sentence_embed()
     t0 = time.perf_counter()

@@ -20,7 +20,6 @@ from unihm_planner.evaluation import metrics as M
 from unihm_planner.evaluation.baselines import Prediction
 from unihm_planner.evaluation.motion_encoder import MotionEncoder, motion_features
 from unihm_planner.evaluation.samples import EvalSample
-from unihm_refiner.graph_options import graph_refiner_options  # noqa: F401  (re-exported: H.graph_refiner_options)
 
 METRICS = ("mpjpe", "fol", "fpl", "fid", "diversity", "penetration")  # Table 1 column order, + penetration
 HEADERS = {"mpjpe": "MPJPE (mm) ↓", "fol": "FOL (deg) ↓", "fpl": "FPL (mm) ↓", "fid": "FID ↓",

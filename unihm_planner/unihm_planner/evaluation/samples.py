@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from unihm_common.errors import InputError
+from unihm_data.keypoints import mirror_object_cloud
 from unihm_refiner.contact import usable_normals
 
-MIRROR_OBJECT = np.diag([1.0, -1.0, 1.0])  # object-frame mirror of mirrored retargetings (policy.data.MIRROR)
 SEEN_STRIDE = 8  # every 8th train sequence (sorted ids, offset SEEN_STRIDE - 1) is held out as "seen" test
 
 
@@ -83,8 +83,8 @@ def load_eval_samples(hoi_root: str | Path, hand: str = "shadow_right",
         c = clouds[e.object]
         pts, nrm = np.asarray(c["points"], np.float32), usable_normals(c.get("normals"))
         if bool(view.get("mirrored", False)):  # left-hand demo retargeted to a right hand: as the policy data
-            pts = (pts @ MIRROR_OBJECT.T).astype(np.float32)
-            nrm = None if nrm is None else nrm @ MIRROR_OBJECT.T
+            pts = mirror_object_cloud(pts)
+            nrm = None if nrm is None else mirror_object_cloud(nrm)
         out[sp].append(EvalSample(
             seq_id=e.id, split=sp, object_name=e.object, instructions=tuple(e.instructions),
             cloud_obj=pts, normals_obj=nrm,

@@ -19,6 +19,7 @@ import torch
 
 from unihm_common.errors import ConfigError, InputError
 from unihm_data import dataformat as fmt
+from unihm_data.keypoints import mirror_object_cloud
 
 __all__ = [
     "PolicySample",
@@ -34,9 +35,6 @@ __all__ = [
     "init_pose_latent",
     "init_wrist_vector",
 ]
-
-MIRROR = np.diag([1.0, -1.0, 1.0])
-
 
 @dataclass
 class PolicySample:
@@ -175,7 +173,7 @@ def load_policy_samples(hoi_root: str | Path, tokenizer, split: str | None, hand
             clouds[e.object] = np.asarray(fmt.load_object_cloud(root, e.object)["points"], np.float32)
         cloud = clouds[e.object]
         if bool(ret.get("mirrored", False)):
-            cloud = (cloud @ MIRROR.T).astype(np.float32)
+            cloud = mirror_object_cloud(cloud)
         q = np.asarray(ret["q"][:T], np.float32)
         with torch.no_grad():
             tokens = tokenizer.tokenize(torch.as_tensor(q)[None], hand)[0].numpy().astype(np.int64)
