@@ -88,6 +88,11 @@ def test_harness_end_to_end(ctx, tiny_data, tmp_path):
     checks = H.ordering_checks(res)
     assert checks["seen: Ours < w/o Masked Training (mpjpe)"] and checks["unseen: Ours < w/o Masked Training (fpl)"]
     assert len(checks) == 6 and H.ordering_checks({"splits": {"seen": {"GT": {}}}}) == {}
+    assert res["sample_ids"]["seen"] == [s.seq_id for s in splits["seen"]]
+    per_sample = res["splits"]["seen"]["Ours"]["per_sample"]["mpjpe"]
+    assert np.mean(per_sample, axis=1) == pytest.approx(res["splits"]["seen"]["Ours"]["mpjpe"]["per_seed"])
+    d = H.paired_differences(res)["seen: Ours - w/o Masked Training (mpjpe)"]
+    assert d["mean"] < 0 and d["sequences"] == len(splits["seen"]) and d["seeds"] == 2
     compact = H.compact(res)
     assert set(compact["unseen"]["NN retrieval"]) >= {"mpjpe", "fpl", "fol", "fid", "diversity"}
 

@@ -38,6 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="refiner options: the operator graph's (launch/config, default) or Algorithm 1's defaults")
     p.add_argument("--encoder", type=Path, help="motion encoder folder (default: the shipped one)")
     p.add_argument("--train-encoder", action="store_true", help="(re)train the motion encoder on the fit split")
+    p.add_argument("--combine", type=Path, nargs="+", metavar="RESULTS",
+                   help="evaluate nothing: combine earlier runs (results.json or their folders) that differ in the "
+                        "policy's training seed into one table over runs (mean ± std), with per-run check verdicts; "
+                        "writes to --out (default WORK/combined)")
     p.set_defaults(func=run)
 
 
@@ -53,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     from unihm_planner.evaluation.samples import load_eval_samples
     from unihm_refiner.graph_options import graph_refiner_options
 
+    if args.combine:
+        return combine(args)
     torch.set_num_threads(1)
     log = (lambda m: print(m, file=sys.stderr)) if args.json else print
     t_start = time.perf_counter()
@@ -112,13 +118,37 @@ def run(args: argparse.Namespace) -> int:
     results.update(train_times_s=train_times, data=str(args.data), hand=args.hand, quick=bool(args.quick),
                    setup_s=round(t1 - t0, 1), total_s=round(time.perf_counter() - t_start, 1))
     results["checks"] = H.ordering_checks(results)
-    out = args.out or Path(args.work) / "results"
+    results["paired"] = H.paired_differences(results)
+    return _report(results, args.out or Path(args.work) / "results", args.json)
+
+
+def combine(args: argparse.Namespace) -> int:
+    """`--combine`: runs that differ in the policy's training seed -> mean ± std over runs + per-run verdicts."""
+    from unihm_common.errors import InputError
+    from unihm_planner.evaluation import harness as H
+
+    runs = []
+    for path in args.combine:
+        f = path / "results.json" if path.is_dir() else path
+        try:
+            runs.append(json.loads(f.read_text()))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"--combine {path}: cannot read an evaluation's results.json ({exc})") from exc
+        if not isinstance(runs[-1], dict) or "splits" not in runs[-1]:
+            raise InputError(f"--combine {path}: {f} is not a `unihm eval` results.json (no 'splits')")
+    results = H.combine_runs(runs)
+    results["sources"] = [str(p) for p in args.combine]
+    return _report(results, args.out or Path(args.work) / "combined", args.json)
+
+
+def _report(results: dict, out: Path, as_json: bool) -> int:
+    from unihm_planner.evaluation import harness as H
+
     paths = H.write_outputs(results, out)
-    if args.json:
+    if as_json:
         print(json.dumps(H.compact(results), indent=1))
     else:
         print(H.markdown_table(results))
-        for name, ok in results["checks"].items():
-            print(f"[{'ok' if ok else 'FAIL'}] {name}")
+        print(H.checks_markdown(results), end="")
         print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0

@@ -25,6 +25,7 @@ METRICS = ("mpjpe", "fol", "fpl", "fid", "diversity", "penetration")  # Table 1 
 HEADERS = {"mpjpe": "MPJPE (mm) ↓", "fol": "FOL (deg) ↓", "fpl": "FPL (mm) ↓", "fid": "FID ↓",
            "diversity": "Diversity →", "penetration": "Pen. (mm) ↓"}
 SPLIT_TITLES = {"seen": "Seen", "unseen": "Unseen"}
+PAIRED_METRICS = ("mpjpe", "fpl")  # the ordering checks' metrics: kept per sequence for paired comparisons
 
 
 class Method(Protocol):
@@ -151,7 +152,8 @@ def score_seed(method: Method, samples: list[EvalSample], seed: int, ctx: EvalCo
         pen.append(ctx.penetration_mm(s, pj))
     z = ctx.encoder.encode(feats)
     return {"mpjpe": float(np.mean(mpjpe)), "fpl": float(np.mean(fpl)), "fol": float(np.mean(fol)),
-            "fid": M.fid(ctx.real_features[split], z), "diversity": M.diversity(z), "penetration": float(np.mean(pen))}
+            "fid": M.fid(ctx.real_features[split], z), "diversity": M.diversity(z), "penetration": float(np.mean(pen)),
+            "per_sample": {"mpjpe": [float(v) for v in mpjpe], "fpl": [float(v) for v in fpl]}}
 
 
 def evaluate(methods: list[Method], splits: dict[str, list[EvalSample]], seeds: list[int], ctx: EvalContext,
@@ -174,9 +176,12 @@ def evaluate(methods: list[Method], splits: dict[str, list[EvalSample]], seeds: 
                     for sd in tqdm(run_seeds, desc=f"{split}: {m.name}", leave=False, disable=not progress)]
             table[m.name] = {k: {**M.mean_std([r[k] for r in runs]), "per_seed": [r[k] for r in runs]}
                              for k in METRICS}
+            # per sequence (rows: seeds, columns: `sample_ids` order): what paired comparisons need
+            table[m.name]["per_sample"] = {k: [r["per_sample"][k] for r in runs] for k in PAIRED_METRICS}
             out["timings_s"][f"{split}/{m.name}"] = round(time.perf_counter() - t0, 2)
         out["splits"][split] = table
         out.setdefault("num_samples", {})[split] = len(samples)
+        out.setdefault("sample_ids", {})[split] = [s.seq_id for s in samples]
     return out
 
 
@@ -228,7 +233,8 @@ def write_outputs(results: dict[str, Any], out_dir: str | Path, plots: bool = Tr
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "results.json", "markdown": out / "table.md"}
     paths["json"].write_text(json.dumps(results, indent=1))
-    paths["markdown"].write_text(markdown_table(results))
+    checks = checks_markdown(results)
+    paths["markdown"].write_text(markdown_table(results) + (f"\nOrdering checks:\n\n{checks}" if checks else ""))
     if plots:
         for i, p in enumerate(plot_results(results, out)):
             paths[f"plot{i}"] = p
@@ -255,6 +261,94 @@ def ordering_checks(results: dict[str, Any], full: str = "Ours", tolerance: floa
             ratio = sp["unseen"][full][k]["mean"] / max(sp["seen"][full][k]["mean"], 1e-12)
             out[f"unseen/seen {k} = {ratio:.3f} <= {1 + tolerance:.2f}"] = bool(ratio <= 1 + tolerance)
     return out
+
+
+def check_key(name: str) -> str:
+    """A check's name without its measured value ("unseen/seen mpjpe = 1.114 <= 1.15" -> "unseen/seen mpjpe <=
+    1.15"), so the same check of different runs shares a key."""
+    import re
+
+    return re.sub(r" = [0-9.]+ <=", " <=", name)
+
+
+def paired_differences(results: dict[str, Any], full: str = "Ours") -> dict[str, dict[str, float]]:
+    """Per check of `ordering_checks`: the full model minus the ablation on the same sequences and seeds.
+
+    Each sequence's difference is averaged over the seeds both were scored with; the entry holds the mean over
+    sequences, its 95 % t-interval and the share of sequences where the full model is lower. An interval that
+    holds 0 means the split's sequences cannot tell the two apart, whatever the sign of the mean."""
+    from scipy import stats
+
+    out: dict[str, dict[str, float]] = {}
+    for split, tab in results["splits"].items():
+        if "per_sample" not in tab.get(full, {}):
+            continue
+        for name in ABLATION_NAMES:
+            if "per_sample" not in tab.get(name, {}):
+                continue
+            for k in PAIRED_METRICS:
+                a, b = np.asarray(tab[full]["per_sample"][k]), np.asarray(tab[name]["per_sample"][k])
+                n_seeds = min(len(a), len(b))
+                d = (a[:n_seeds] - b[:n_seeds]).mean(axis=0)  # (sequences,)
+                half = float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
+                out[f"{split}: {full} - {name} ({k})"] = {
+                    "mean": float(d.mean()), "ci95": [float(d.mean() - half), float(d.mean() + half)],
+                    "share_lower": float(np.mean(d < 0)), "sequences": int(len(d)), "seeds": int(n_seeds)}
+    return out
+
+
+def combine_runs(runs: list[dict[str, Any]], full: str = "Ours") -> dict[str, Any]:
+    """Results of runs that differ in the policy's training seed -> one table over training seeds.
+
+    Per split, method and metric: mean ± std of the runs' means (`per_run` keeps them); `checks` are
+    `ordering_checks` on those means, `checks_per_run` each run's own verdicts, and `paired_per_run` each run's
+    mean paired difference (full model minus ablation; negative = the full model is better)."""
+    if len(runs) < 1:
+        raise InputError("combine_runs needs at least one results dict")
+    splits = list(runs[0]["splits"])
+    combined: dict[str, Any] = {"splits": {}, "runs": len(runs)}
+    for split in splits:
+        names = [n for n in runs[0]["splits"][split] if all(n in r["splits"].get(split, {}) for r in runs)]
+        if not names:
+            raise InputError(f"split {split!r}: no method is in every run")
+        table: dict[str, Any] = {}
+        for name in names:
+            rows = [r["splits"][split][name] for r in runs]
+            table[name] = {k: {**M.mean_std([row[k]["mean"] for row in rows]), "per_run": [row[k]["mean"] for row in rows]}
+                           for k in METRICS if all(k in row for row in rows)}
+        combined["splits"][split] = table
+    combined["checks"] = ordering_checks(combined, full)
+    per_run = [{check_key(c): v for c, v in ordering_checks(r, full).items()} for r in runs]
+    combined["checks_per_run"] = {check_key(c): [pr.get(check_key(c)) for pr in per_run] for c in combined["checks"]}
+    paired = [paired_differences(r, full) for r in runs]
+    keys = [k for k in paired[0] if all(k in p for p in paired)]
+    combined["paired_per_run"] = {k: {**M.mean_std([p[k]["mean"] for p in paired]),
+                                      "per_run": [p[k]["mean"] for p in paired]} for k in keys}
+    return combined
+
+
+def checks_markdown(results: dict[str, Any]) -> str:
+    """The ordering checks as a list: verdict, then (one run) the paired difference with its 95 % interval and the
+    share of sequences the full model wins, or (combined runs) in how many runs the check holds and the paired
+    difference's mean ± std over runs."""
+    lines = []
+    paired, per_run = results.get("paired", {}), results.get("checks_per_run", {})
+    runs_paired = results.get("paired_per_run", {})
+    for name, ok in results.get("checks", {}).items():
+        line = f"- [{'ok' if ok else 'FAIL'}] {name}"
+        pkey = name.replace(" < ", " - ")
+        if check_key(name) in per_run:
+            votes = [v for v in per_run[check_key(name)] if v is not None]
+            line += f"; holds in {sum(votes)} of {len(votes)} runs"
+        if pkey in paired:
+            d = paired[pkey]
+            line += (f"; paired difference {d['mean']:+.2f} mm, 95 % CI [{d['ci95'][0]:+.2f}, {d['ci95'][1]:+.2f}], "
+                     f"lower on {100 * d['share_lower']:.0f} % of {d['sequences']} sequences")
+        elif pkey in runs_paired:
+            d = runs_paired[pkey]
+            line += f"; paired difference {d['mean']:+.2f} ± {d['std']:.2f} mm over runs"
+        lines.append(line)
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 def compact(results: dict[str, Any]) -> dict[str, Any]:
