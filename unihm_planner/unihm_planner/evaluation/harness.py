@@ -314,7 +314,8 @@ def combine_runs(runs: list[dict[str, Any]], full: str = "Ours") -> dict[str, An
         table: dict[str, Any] = {}
         for name in names:
             rows = [r["splits"][split][name] for r in runs]
-            table[name] = {k: {**M.mean_std([row[k]["mean"] for row in rows]), "per_run": [row[k]["mean"] for row in rows]}
+            table[name] = {k: {**M.mean_std([row[k]["mean"] for row in rows]),
+                               "per_run": [row[k]["mean"] for row in rows]}
                            for k in METRICS if all(k in row for row in rows)}
         combined["splits"][split] = table
     combined["checks"] = ordering_checks(combined, full)
