@@ -42,7 +42,7 @@ def _refine_chunk(args: tuple[str, str, list[str], dict[str, Any], int]) -> dict
         key = (objects[seq_id], mirrored)
         if key not in clouds:
             obj = fmt.load_object_cloud(root, key[0])
-            pts, nrm = obj["points"], usable_normals(obj["normals"])
+            pts, nrm = obj["points"], usable_normals(obj["normals"], obj["points"])
             if mirrored:
                 pts, nrm = mirror_object_cloud(pts), None if nrm is None else mirror_object_cloud(nrm)
             clouds[key] = ObjectCloud(pts, nrm)

@@ -28,13 +28,31 @@ def _check_points(points: np.ndarray, what: str) -> np.ndarray:
     return pts
 
 
-def usable_normals(normals: np.ndarray | None) -> np.ndarray | None:
-    """Stored normals when every one is a unit vector, else None (`ObjectCloud` then estimates them): datasets
-    store zero normals where their mesh sampling had none."""
+def usable_normals(normals: np.ndarray | None, points: np.ndarray | None = None,
+                   max_missing: float = 0.25) -> np.ndarray | None:
+    """Stored normals made usable, or None (`ObjectCloud` then estimates them all).
+
+    Datasets store zero normals where their mesh sampling had none (an importer's faceless samples; a synthetic
+    union's seam where two parts' gradients cancel). When every normal is a unit vector they are returned as they
+    are. With `points` (N, 3) and at most `max_missing` of them without one, each missing normal takes the normal
+    of the nearest point that has one: discarding all stored normals for a few missing ones would hand a thin or
+    concave object to the centroid-oriented estimate, which turns normals inward (a door panel's front face), and
+    every signed distance read through them (contact, penetration) with it. Otherwise None."""
     if normals is None:
         return None
     n = np.asarray(normals, np.float64)
-    return n if np.all(np.abs(np.linalg.norm(n, axis=1) - 1.0) < 1e-3) else None
+    ok = np.abs(np.linalg.norm(n, axis=1) - 1.0) < 1e-3
+    if ok.all():
+        return n
+    if points is None or ok.sum() == 0 or np.mean(~ok) > max_missing:
+        return None
+    pts = np.asarray(points, np.float64)
+    if pts.shape != n.shape:
+        raise InputError(f"object points {pts.shape} and normals {n.shape} differ in shape")
+    _, nearest = cKDTree(pts[ok]).query(pts[~ok])
+    filled = n.copy()
+    filled[~ok] = n[ok][nearest]
+    return filled
 
 
 def statistical_inlier_mask(points: np.ndarray, k: int = 16, std_ratio: float = 2.5) -> np.ndarray:

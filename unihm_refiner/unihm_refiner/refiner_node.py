@@ -28,7 +28,7 @@ from unihm_common.errors import ConfigError, UnihmError
 from unihm_common.hands import load_hand
 from unihm_common.se3 import interpolate_transforms, invert_transform, transform_points
 from unihm_msgs.msg import HandTrajectory
-from unihm_refiner.contact import ObjectCloud
+from unihm_refiner.contact import ObjectCloud, usable_normals
 from unihm_refiner.kinematics import KinematicChain
 from unihm_refiner.refiner import Refiner, RefinerOptions
 from unihm_refiner.summary import summarize_contacts
@@ -111,7 +111,7 @@ class RefinerNode:
             T0_inv = invert_transform(path_T[0])
             pts = transform_points(T0_inv, pts)
             nrm = None if nrm is None else nrm @ T0_inv[:3, :3].T
-        cloud = ObjectCloud(pts, nrm)
+        cloud = ObjectCloud(pts, usable_normals(nrm, pts))  # a few missing normals: filled; many: estimated
         wrist = motion.T_world_wrist if motion.T_world_wrist is not None else np.tile(np.eye(4), (len(q_gen), 1, 1))
         result = self.refiner.refine(cloud, q_gen, T_obj, wrist)
         summary = summarize_contacts(self.hand.fingertip_positions(result.q), wrist, T_obj, cloud, result.q,

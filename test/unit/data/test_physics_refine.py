@@ -25,7 +25,7 @@ def _tip_distance_mm(root, hand, seq_id, q):
     arrays = fmt.load_retargeted(root, hand, seq_id)
     name = {s.id: s.object for s in fmt.read_index(root).sequences}[seq_id]
     obj = fmt.load_object_cloud(root, name)
-    cloud = ObjectCloud(obj["points"], usable_normals(obj["normals"]))
+    cloud = ObjectCloud(obj["points"], usable_normals(obj["normals"], obj["points"]))
     tips_fk = TipKinematics(KinematicChain.load(hand))
     out = []
     for t in range(q.shape[0]):

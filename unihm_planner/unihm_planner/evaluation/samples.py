@@ -81,7 +81,8 @@ def load_eval_samples(hoi_root: str | Path, hand: str = "shadow_right",
             clouds[e.object] = ds.object_cloud(e.object)
         view = ds.hand_view(hand, e.id)
         c = clouds[e.object]
-        pts, nrm = np.asarray(c["points"], np.float32), usable_normals(c.get("normals"))
+        pts = np.asarray(c["points"], np.float32)
+        nrm = usable_normals(c.get("normals"), pts)
         if bool(view.get("mirrored", False)):  # left-hand demo retargeted to a right hand: as the policy data
             pts = mirror_object_cloud(pts)
             nrm = None if nrm is None else mirror_object_cloud(nrm)
