@@ -66,6 +66,10 @@ def test_combine_runs_over_training_seeds(tmp_path):
     assert "95 % CI [-3.00, -3.00]" in md1 and "lower on 100 % of 20 sequences" in md1
     with pytest.raises(InputError, match="at least one"):
         H.combine_runs([])
+    with pytest.raises(InputError, match="different data or sequences"):
+        H.combine_runs([{**good, "sample_ids": {"seen": ["a"]}}, {**bad, "sample_ids": {"seen": ["b"]}}])
+    with pytest.raises(InputError, match="different data or sequences"):
+        H.combine_runs([{**good, "data": "/x"}, {**bad, "data": "/y"}])
 
 
 def test_check_key_drops_the_measured_ratio():

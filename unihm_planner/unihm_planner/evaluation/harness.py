@@ -305,6 +305,10 @@ def combine_runs(runs: list[dict[str, Any]], full: str = "Ours") -> dict[str, An
     mean paired difference (full model minus ablation; negative = the full model is better)."""
     if len(runs) < 1:
         raise InputError("combine_runs needs at least one results dict")
+    ids = [r.get("sample_ids") for r in runs]
+    if any(i is not None and i != ids[0] for i in ids[1:]) or any(r.get("data") != runs[0].get("data") for r in runs):
+        raise InputError("combine_runs: the runs evaluated different data or sequences (`data`, `sample_ids`); "
+                         "only runs on the same held-out sequences differ by training seed alone")
     splits = list(runs[0]["splits"])
     combined: dict[str, Any] = {"splits": {}, "runs": len(runs)}
     for split in splits:
