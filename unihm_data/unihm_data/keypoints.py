@@ -68,6 +68,19 @@ def mirror_object_cloud(vectors: np.ndarray) -> np.ndarray:
     return (v @ _M_OBJECT[:3, :3].T).astype(v.dtype, copy=False)
 
 
+def sequence_object_cloud(obj: dict, mirrored: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """A stored object cloud (`load_object_cloud`'s dict) as a sequence's T_world_object poses it: float32 points
+    and their normals (`unihm_refiner.contact.usable_normals`: a few missing ones filled; None = let `ObjectCloud`
+    estimate them), y-reflected for a mirrored retargeting. What the evaluation and data refinement both read."""
+    from unihm_refiner.contact import usable_normals
+
+    pts = np.asarray(obj["points"], np.float32)
+    nrm = usable_normals(obj.get("normals"), pts)
+    if mirrored:
+        pts, nrm = mirror_object_cloud(pts), None if nrm is None else mirror_object_cloud(nrm)
+    return pts, nrm
+
+
 def mirror_object_transforms(T: np.ndarray) -> np.ndarray:
     """Mirror (…,4,4) object poses: S_world T M. Objects are y-symmetric in their frame (objects.py), so
     the same point cloud is valid under the new pose."""

@@ -19,12 +19,12 @@ import numpy as np
 
 from unihm_common.errors import InputError
 from unihm_data import dataformat as fmt
-from unihm_data.keypoints import mirror_object_cloud
+from unihm_data.keypoints import sequence_object_cloud
 
 
 def _refine_chunk(args: tuple[str, str, list[str], dict[str, Any], int]) -> dict[str, Any]:
     from unihm_common.config import from_dict
-    from unihm_refiner.contact import ObjectCloud, usable_normals
+    from unihm_refiner.contact import ObjectCloud
     from unihm_refiner.kinematics import KinematicChain
     from unihm_refiner.refiner import Refiner, RefinerOptions
 
@@ -33,7 +33,7 @@ def _refine_chunk(args: tuple[str, str, list[str], dict[str, Any], int]) -> dict
     index = fmt.read_index(root)
     objects = {s.id: s.object for s in index.sequences}
     refiner = Refiner(KinematicChain.load(hand), from_dict(RefinerOptions, options, source="refine options"))
-    clouds: dict[str, Any] = {}
+    clouds: dict[tuple[str, bool], Any] = {}  # (object, mirrored) -> ObjectCloud
     frames, moved, pen_before, pen_after, t0 = 0, [], [], [], time.perf_counter()
     for seq_id in ids:
         arrays = fmt.load_retargeted(root, hand, seq_id)
@@ -41,11 +41,7 @@ def _refine_chunk(args: tuple[str, str, list[str], dict[str, Any], int]) -> dict
         mirrored = bool(arrays.get("mirrored", False))  # its T_world_object poses the y-reflected cloud
         key = (objects[seq_id], mirrored)
         if key not in clouds:
-            obj = fmt.load_object_cloud(root, key[0])
-            pts, nrm = obj["points"], usable_normals(obj["normals"], obj["points"])
-            if mirrored:
-                pts, nrm = mirror_object_cloud(pts), None if nrm is None else mirror_object_cloud(nrm)
-            clouds[key] = ObjectCloud(pts, nrm)
+            clouds[key] = ObjectCloud(*sequence_object_cloud(fmt.load_object_cloud(root, key[0]), mirrored))
         q = q_src
         for k in range(passes):
             res = refiner.refine(clouds[key], q, arrays["T_world_object"], arrays["T_world_wrist"])

@@ -46,6 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.combine:  # reads results files only: none of the models below
+        return combine(args)
     import torch
 
     from unihm_common.hands import load_hand
@@ -57,8 +59,6 @@ def run(args: argparse.Namespace) -> int:
     from unihm_planner.evaluation.samples import load_eval_samples
     from unihm_refiner.graph_options import graph_refiner_options
 
-    if args.combine:
-        return combine(args)
     torch.set_num_threads(1)
     log = (lambda m: print(m, file=sys.stderr)) if args.json else print
     t_start = time.perf_counter()

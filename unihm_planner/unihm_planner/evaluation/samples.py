@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from unihm_common.errors import InputError
-from unihm_data.keypoints import mirror_object_cloud
-from unihm_refiner.contact import usable_normals
+from unihm_data.keypoints import sequence_object_cloud
 
 SEEN_STRIDE = 8  # every 8th train sequence (sorted ids, offset SEEN_STRIDE - 1) is held out as "seen" test
 
@@ -71,21 +70,17 @@ def load_eval_samples(hoi_root: str | Path, hand: str = "shadow_right",
     fit, seen = split_ids([e.id for e in ds.entries if e.split == "train"])
     which = {**{i: "fit" for i in fit}, **{i: "seen" for i in seen},
              **{e.id: "unseen" for e in ds.entries if e.split == "test"}}
-    clouds: dict[str, dict] = {}
+    clouds: dict[tuple[str, bool], tuple] = {}  # (object, mirrored) -> (points, normals)
     out: dict[str, list[EvalSample]] = {s: [] for s in splits}
     for e in sorted(ds.entries, key=lambda e: e.id):
         sp = which[e.id]
         if sp not in out or (limit is not None and len(out[sp]) >= limit):
             continue
-        if e.object not in clouds:
-            clouds[e.object] = ds.object_cloud(e.object)
         view = ds.hand_view(hand, e.id)
-        c = clouds[e.object]
-        pts = np.asarray(c["points"], np.float32)
-        nrm = usable_normals(c.get("normals"), pts)
-        if bool(view.get("mirrored", False)):  # left-hand demo retargeted to a right hand: as the policy data
-            pts = mirror_object_cloud(pts)
-            nrm = None if nrm is None else mirror_object_cloud(nrm)
+        key = (e.object, bool(view.get("mirrored", False)))  # mirrored: a left-hand demo on a right hand
+        if key not in clouds:
+            clouds[key] = sequence_object_cloud(ds.object_cloud(e.object), key[1])
+        pts, nrm = clouds[key]
         out[sp].append(EvalSample(
             seq_id=e.id, split=sp, object_name=e.object, instructions=tuple(e.instructions),
             cloud_obj=pts, normals_obj=nrm,
