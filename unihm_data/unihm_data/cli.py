@@ -106,7 +106,8 @@ def _refine(args: argparse.Namespace) -> int:
     else:
         for r in results:
             print(f"{r['hand']:>18}: {r['frames']} frames, mean |dq| {r['mean_abs_change_rad']:.4f} rad, deepest "
-                  f"fingertip {r['max_penetration_mm_before']:.1f} -> {r['max_penetration_mm_after']:.1f} mm")
+                  f"contact point (mean over frames) {r['max_penetration_mm_before']:.1f} -> "
+                  f"{r['max_penetration_mm_after']:.1f} mm")
     return 0
 
 

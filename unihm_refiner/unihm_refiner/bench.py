@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--warm-start", action="store_true",
                    help="start frame t at q_t^gen + (q_{t-1}^opt - q_{t-1}^gen), both solvers (default: q_t^gen, "
                         "Algorithm 1 line 3)")
+    p.add_argument("--guard-joints", action="store_true",
+                   help="also keep the hand's joint frames out of the object (RefinerOptions.guard_joints), "
+                        "both solvers")
     return p
 
 
@@ -59,7 +62,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     seq = make_synthetic_sequence(chain, n_frames=args.frames, n_points=args.points,
                                   penetration_mm=args.penetration_mm, seed=args.seed, urdf_xml=xml)
     cloud = seq.cloud()
-    options = RefinerOptions(warm_start=args.warm_start)
+    options = RefinerOptions(warm_start=args.warm_start, guard_joints=args.guard_joints)
     refiner = Refiner(chain, options)
     q_gen, T_obj, T_wr = seq.motion.q, seq.T_world_object, seq.T_world_wrist
     refiner.refine(cloud, q_gen[:20], T_obj[:20], T_wr[:20])  # warm-up (allocations, caches)
@@ -81,6 +84,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         "mean_abs_dq_rad": round(float(dq.mean()), 5),
         "mean_iterations": round(float(res.iterations.mean()), 2),
         "mean_rejected_steps": round(float(res.rejected_steps.mean()), 2),
+        "guard_joints": options.guard_joints, "guard_frames": refiner.num_guards,
         "line_search": options.line_search, "reject_converge_factor": options.reject_converge_factor,
         "converged_fraction": round(float(res.converged.mean()), 3),
         "baseline_mean_nfev": round(float(base.nfev.mean()), 2),

@@ -80,6 +80,27 @@ class KinematicChain:
                 C[i, col[i]] = 1.0
         return C, b, free
 
+    def guard_frames(self) -> tuple[str, ...]:
+        """Joint frames (named after the joints) that are not fingertips and that some other joint moves: the
+        points `RefinerOptions.guard_joints` keeps out of the object (the evaluation's penetration points)."""
+        m, tips = self.model, set(self.tip_frame_ids)
+        out = []
+        for jn in self.joint_names:
+            if not m.existFrame(jn):
+                continue
+            fid = m.getFrameId(jn)
+            movers = [j for j in m.supports[m.frames[fid].parentJoint] if j > 0 and m.names[j] != jn]
+            if fid not in tips and movers:
+                out.append(jn)
+        return tuple(out)
+
+    def with_guard_frames(self) -> KinematicChain:
+        """This chain with `guard_frames()` appended to its contact frames (tip_frame_ids / tip_frames)."""
+        guards = self.guard_frames()
+        ids = tuple(self.model.getFrameId(g) for g in guards)
+        return dataclasses.replace(self, tip_frame_ids=self.tip_frame_ids + ids,
+                                   tip_frames=tuple(self.tip_frames) + guards)
+
     @property
     def num_joints(self) -> int:
         return len(self.joint_names)

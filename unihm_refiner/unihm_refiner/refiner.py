@@ -92,6 +92,11 @@ class RefinerOptions:
     # (q = C q_free + b), so the result is a pose the hand can take. False: every joint independently (the
     # driver would project the result onto the coupling, moving the fingertips).
     respect_coupling: bool = True
+    # Not in the paper: also keep every joint frame of the hand (`KinematicChain.guard_frames`: knuckles,
+    # phalanx joints; the points the evaluation's penetration reads) out of the object. They feel Eq. 12's inside
+    # branch only (no attraction: f = 0 outside), so a finger whose tip is outside but whose middle joint sinks
+    # into the object is pushed out too. False: Eq. 13 over the fingertips only, as the paper.
+    guard_joints: bool = False
 
     def __post_init__(self) -> None:
         for name in ("lambda_c", "alpha", "k", "length_unit_m", "epsilon"):
@@ -138,7 +143,8 @@ class RefineResult:
     energy_after: np.ndarray  # (T,) E_t of the refined sequence
     contact_energy_before: np.ndarray  # (T,) lambda_c sum f(d_i) at q^gen
     contact_energy_after: np.ndarray  # (T,)
-    penetration_before_m: np.ndarray  # (T,) deepest fingertip penetration max(0, -d_i) at q^gen
+    penetration_before_m: np.ndarray  # (T,) deepest contact point (fingertips, + joint frames with guard_joints)
+    # penetration max(0, -d_i) at q^gen
     penetration_after_m: np.ndarray  # (T,)
     iterations: np.ndarray  # (T,) outer iterations (Jacobian evaluations)
     accepted_steps: np.ndarray  # (T,)
@@ -200,9 +206,11 @@ class FrameEnergy:
     """
 
     def __init__(self, kin: TipKinematics, cloud: ObjectCloud, options: RefinerOptions, R: np.ndarray,
-                 tvec: np.ndarray, q_gen: np.ndarray, q_prev: np.ndarray, q_prev2: np.ndarray) -> None:
+                 tvec: np.ndarray, q_gen: np.ndarray, q_prev: np.ndarray, q_prev2: np.ndarray,
+                 bands: np.ndarray | None = None) -> None:
         J = kin.chain.num_joints
         self.kin, self.cloud, self.o = kin, cloud, options
+        self.bands = options.band if bands is None else bands  # per contact point: o.band, 0 for guard frames
         self.R, self.tvec = R, tvec  # (3, 3), (3,): hand root -> object frame
         self.anchors = np.stack([q_gen, q_prev, 2.0 * q_prev - q_prev2])  # (3, J): q - anchor per prior
         self.sqrt_w = np.sqrt(np.stack([options.weight(w, J) for w in ("w_gen", "w_vel", "w_acc")]))  # (3, J)
@@ -222,7 +230,7 @@ class FrameEnergy:
 
     def residuals(self, q: np.ndarray, corr: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """(F + 3J,) stacked residuals: r_contact (Eq. 13) then sqrt(W) (q - anchor) for the priors."""
-        f, _ = penalty_and_grad(self.distances(q, corr), self.o.alpha, self.o.k, self.o.band)
+        f, _ = penalty_and_grad(self.distances(q, corr), self.o.alpha, self.o.k, self.bands)
         r_c = np.sqrt(2.0 * self.o.lambda_c * f)
         return np.concatenate([r_c, (self.sqrt_w * (q - self.anchors)).ravel()])
 
@@ -232,7 +240,7 @@ class FrameEnergy:
         x = self.tips_object(q)  # also leaves FK + joint Jacobians in kin.data
         p, n = self.cloud.nearest(x) if corr is None else corr
         d = np.einsum("fc,fc->f", n, x - p) / o.length_unit_m
-        f, fp = penalty_and_grad(d, o.alpha, o.k, o.band)
+        f, fp = penalty_and_grad(d, o.alpha, o.k, self.bands)
         J_d = np.einsum("fk,fkj->fj", n @ self.R, self.kin.jacobians()) / o.length_unit_m  # (F, J)
         g = np.sqrt(2.0 * o.lambda_c) * fp / (2.0 * np.sqrt(f) + o.epsilon**2)
         prior = np.concatenate([np.diag(s) for s in self.sqrt_w])  # (3J, J)
@@ -249,12 +257,17 @@ class Refiner:
     def __init__(self, chain: KinematicChain, options: RefinerOptions | None = None) -> None:
         self.chain = chain
         self.options = options or RefinerOptions()
-        self.kin = TipKinematics(chain)
+        self.num_tips = chain.num_tips
+        contact_chain = chain.with_guard_frames() if self.options.guard_joints else chain
+        self.num_guards = contact_chain.num_tips - chain.num_tips
+        # per contact point: the attraction band (length units) of the tips, 0 (push-out only) for guard frames
+        self._bands = np.array([self.options.band] * self.num_tips + [0.0] * self.num_guards)
+        self.kin = TipKinematics(contact_chain)
         J = chain.num_joints
         # the solver runs in the model's joint order; sequences are permuted once on the way in/out
         self._perm = np.arange(J) if chain.q_index is None else chain.q_index  # internal[perm] = external
         self._inv = np.argsort(self._perm)  # external[:, inv] -> internal
-        self._kin_int = TipKinematics(chain, pinocchio_order=True)
+        self._kin_int = TipKinematics(contact_chain, pinocchio_order=True)
         # the solver's variables: all joints in model order, or with couplings the free joints only
         self._C_int = self._b_int = None  # model-order q = C_int z + b_int in the reduced case
         self._C_ext = self._b_ext = None
@@ -282,11 +295,17 @@ class Refiner:
         self._support = self._kin_int.support_mask()  # (F, J), model order
         self._normals_cache: tuple | None = None
         support = self._support if self._C_int is None else (self._support @ (self._C_int != 0) > 0).astype(float)
-        self._exclusive = support * (support.sum(axis=0) == 1)  # solver variables that move one tip only
+        tips = support[:self.num_tips]  # the line search lengthens the steps of each fingertip's own joints
+        self._exclusive = np.vstack([tips * (tips.sum(axis=0) == 1),  # solver variables that move one tip only
+                                     np.zeros((self.num_guards, support.shape[1]))])
+        # the guard frames each tip's own joints also move (its finger's phalanx joints): they join the tip's
+        # one-dimensional line-search model, so lengthening a finger's step cannot drive its joints inside
+        self._finger_guards = [[int(g) for g in range(self.num_tips, support.shape[0])
+                                if (support[g] * self._exclusive[i]).any()] for i in range(self.num_tips)]
 
     def frame_energy(self, cloud: ObjectCloud, R: np.ndarray, tvec: np.ndarray, q_gen: np.ndarray,
                      q_prev: np.ndarray, q_prev2: np.ndarray) -> FrameEnergy:
-        return FrameEnergy(self.kin, cloud, self.options, R, tvec, q_gen, q_prev, q_prev2)
+        return FrameEnergy(self.kin, cloud, self.options, R, tvec, q_gen, q_prev, q_prev2, self._bands)
 
     def refine(self, cloud: ObjectCloud, q_gen: np.ndarray, T_world_object: np.ndarray,
                T_world_wrist: np.ndarray | None = None) -> RefineResult:
@@ -353,7 +372,7 @@ class Refiner:
             x = self.kin.fk(q[t]) @ R_all[t].T + t_all[t]
             p, n = cloud.nearest(x)
             d_m = np.einsum("fc,fc->f", n, x - p)
-            f, _ = penalty_and_grad(d_m / o.length_unit_m, o.alpha, o.k, o.band)
+            f, _ = penalty_and_grad(d_m / o.length_unit_m, o.alpha, o.k, self._bands)
             ec[t] = o.lambda_c * f.sum()
             pen[t] = max(0.0, float(-d_m.min()))
             if energy is not None:
@@ -490,13 +509,14 @@ class Refiner:
         mask, J_lin, J_ang = self._support, self._J_lin, self._J_ang
         expm1, sqrt = math.expm1, math.sqrt
 
-        band = o.band
-        f_band = half_alpha * band * band
+        band = o.band  # the fingertips' (the line search moves tips only)
+        bands = self._bands.tolist()  # per contact point
+        f_bands = [half_alpha * b * b if b < math.inf else math.inf for b in bands]
 
-        def f_and_grad(di: float) -> tuple[float, float]:
+        def f_and_grad(di: float, bd: float, fb: float) -> tuple[float, float]:
             if di >= 0.0:
-                if di > band:
-                    return f_band, 0.0
+                if di > bd:
+                    return fb, 0.0
                 return half_alpha * di * di, alpha * di
             u = -kk * di
             if u > EXP_CAP:
@@ -521,22 +541,22 @@ class Refiner:
             n = N.take(idx, 0)  # take: a third of the cost of fancy indexing on these sizes
             dl = vsum((x - P.take(idx, 0)) * n, axis=1).tolist()  # Eq. 11, in length units
             ec = 0.0
-            for di in dl:  # Eq. 12-13
+            for di, bd, fb in zip(dl, bands, f_bands):  # Eq. 12-13
                 if di >= 0.0:
-                    ec += half_alpha * di * di if di <= band else f_band
+                    ec += half_alpha * di * di if di <= bd else fb
                 elif -kk * di <= EXP_CAP:
                     u = -kk * di
                     ec += s_in * (expm1(u) - u)
                 else:
-                    ec += f_and_grad(di)[0]
+                    ec += f_and_grad(di, bd, fb)[0]
             e = lc * ec + float(half_wsum @ (q * q) - m @ q) + e0  # Eq. 16
             return e, (X, n, dl)
 
         def linearize(q: np.ndarray, state: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             X, n, dl = state
             g, r = [], []
-            for di in dl:  # Eq. B19: dr_i/dd_i and r_i
-                f, fp = f_and_grad(di)
+            for di, bd, fb in zip(dl, bands, f_bands):  # Eq. B19: dr_i/dd_i and r_i
+                f, fp = f_and_grad(di, bd, fb)
                 sf = sqrt(f)
                 g.append(sq2lc * fp / (2.0 * sf + eps2))
                 r.append(sq2lc * sf)
@@ -555,45 +575,52 @@ class Refiner:
 
         e_cap = math.exp(EXP_CAP)
         s_max = o.line_search_max_step
-        excl = self._exclusive  # (F, J): 1 where joint j moves fingertip i and no other tip
-
-        def J_d_excl_dot(J_d: np.ndarray, dq: np.ndarray) -> np.ndarray:
-            return vsum(J_d * excl * dq, axis=1)
+        excl = self._exclusive  # (P, J): 1 where joint j moves fingertip i and no other tip (guard rows: 0)
+        finger_guards, n_tips = self._finger_guards, self.num_tips
 
         def step_length(q: np.ndarray, dq: np.ndarray, dl: list, J_d: np.ndarray) -> np.ndarray | None:
             """Per-fingertip step lengths s_i in [1, s_max] along the LM step dq, as a (J,) joint scale.
 
             The joints that move only fingertip i (its finger) take s_i dq, shared joints dq. With
             the distances linear in the step (d_i + c0_i + s_i c_i, frozen correspondences) and
-            diagonal priors, the model of E_t separates into one convex function of s_i per tip;
+            diagonal priors, the model of E_t separates into one convex function of s_i per finger (its
+            tip, plus with guard_joints the finger's joint frames, which feel the push-out only);
             each s_i is its minimiser, found by bracketing the root of the slope (doubling s from 1)
             and regula falsi (Illinois); Newton would move an exponential tip by only ~1/k per
             iteration, as slowly as the outer Gauss-Newton steps this is meant to save. Returns None
             when every s_i is 1.
             """
-            C1 = J_d_excl_dot(J_d, dq)  # (F,) c_i: tip i's own joints
-            C0 = (J_d @ dq - C1).tolist()  # (F,) shared joints
+            Jx = J_d * dq  # (P, J): each joint's share of the step's change of d_p
+            C1 = vsum(Jx * excl, axis=1)  # (P,) c_i: tip i's own joints
+            C0 = (vsum(Jx, axis=1) - C1).tolist()  # (P,) shared joints
             gq = (wsum * q - m) * dq
             B = (excl @ gq).tolist()  # d/ds_i of the priors (Eqs. 14-15) at s_i = 0
             A = (excl @ (wsum * dq * dq)).tolist()  # their second derivative
             scale = None
-            for i, (di, ci) in enumerate(zip(dl, C1.tolist())):
-                d0 = di + C0[i]
-                if ci <= 0.0 or d0 + ci >= 0.0:  # not moving out, or out at s = 1: the GN step stands
-                    continue
+            for i, ci in enumerate(C1[:n_tips].tolist()):
+                # the finger's points as (d at s = 0, change per unit s, attraction band): tip, then guards
+                pts = [(dl[i] + C0[i], ci, band)]
+                for g in finger_guards[i]:
+                    cg = float(Jx[g] @ excl[i])
+                    pts.append((dl[g] + float(Jx[g].sum()) - cg, cg, 0.0))
+                if not any(c > 0.0 and d0 + c < 0.0 for d0, c, _ in pts):
+                    continue  # no point moving out and still inside at s = 1: the GN step stands
                 a, b = A[i], B[i]
 
-                def slope(s: float, d0: float = d0, ci: float = ci, a: float = a, b: float = b) -> float:
-                    x = d0 + s * ci
-                    if x >= 0.0:
-                        gc = alpha * x if x <= band else 0.0
-                    else:
-                        u = -kk * x
-                        if u <= EXP_CAP:
-                            gc = -a_in * expm1(u)
-                        else:  # the quadratic continuation of penalty.py beyond the cap
-                            gc = -a_in * (e_cap - 1.0 + e_cap * (u - EXP_CAP))
-                    return lc * gc * ci + a * s + b
+                def slope(s: float, pts: list = pts, a: float = a, b: float = b) -> float:
+                    total = a * s + b
+                    for d0, c, bd in pts:
+                        x = d0 + s * c
+                        if x >= 0.0:
+                            gc = alpha * x if x <= bd else 0.0
+                        else:
+                            u = -kk * x
+                            if u <= EXP_CAP:
+                                gc = -a_in * expm1(u)
+                            else:  # the quadratic continuation of penalty.py beyond the cap
+                                gc = -a_in * (e_cap - 1.0 + e_cap * (u - EXP_CAP))
+                        total += lc * gc * c
+                    return total
 
                 s_lo, g_lo = 1.0, slope(1.0)
                 if g_lo >= 0.0:

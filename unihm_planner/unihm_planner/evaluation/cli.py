@@ -42,12 +42,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="evaluate nothing: combine earlier runs (results.json or their folders) that differ in the "
                         "policy's training seed into one table over runs (mean ± std), with per-run check verdicts; "
                         "writes to --out (default WORK/combined)")
+    p.add_argument("--refiner-sweep", action="store_true",
+                   help="evaluate nothing else: the policy's raw output on validation sequences (--data's test split "
+                        "minus --exclude's) through several refiner settings (attraction band x guard joints); "
+                        "writes WORK/refiner_sweep (docs/evaluation.md)")
+    p.add_argument("--exclude", type=Path,
+                   help="with --refiner-sweep: a dataset whose test split (the evaluation's unseen) is left out")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.combine:  # reads results files only: none of the models below
         return combine(args)
+    if args.refiner_sweep:
+        return refiner_sweep(args)
     import torch
 
     from unihm_common.hands import load_hand
@@ -139,6 +147,43 @@ def combine(args: argparse.Namespace) -> int:
     results = H.combine_runs(runs)
     results["sources"] = [str(p) for p in args.combine]
     return _report(results, args.out or Path(args.work) / "combined", args.json)
+
+
+def refiner_sweep(args: argparse.Namespace) -> int:
+    """`--refiner-sweep`: refiner settings on a validation set, paired against the raw policy output."""
+    import torch
+
+    from unihm_common.hands import load_hand
+    from unihm_planner.evaluation import harness as H
+    from unihm_planner.evaluation import policies as P
+    from unihm_planner.evaluation import refiner_sweep as S
+    from unihm_planner.evaluation.metrics import HandPoints
+    from unihm_refiner.graph_options import graph_refiner_options
+
+    torch.set_num_threads(1)
+    log = (lambda m: print(m, file=sys.stderr)) if args.json else print
+    samples = S.validation_samples(args.data, args.exclude, args.hand)
+    seeds = list(range(args.seeds))
+    log(f"refiner sweep: {len(samples)} validation sequences of {args.data}"
+        f"{f' (minus {args.exclude} test split)' if args.exclude else ''}, seeds {seeds}")
+    method = H.PolicyMethod(P.load_runner(args.policy, args.tokenizer), "policy")
+    variants = S.default_variants(graph_refiner_options(args.hand))
+    t0 = time.perf_counter()
+    result = S.sweep(method, samples, variants, seeds, HandPoints(load_hand(args.hand)), progress=log)
+    summary = S.summarize(result)
+    result.update(summary=summary, data=str(args.data), exclude=str(args.exclude), hand=args.hand,
+                  policy=str(args.policy or P.DEFAULT_POLICY_DIR), total_s=round(time.perf_counter() - t0, 1))
+    out = args.out or Path(args.work) / "refiner_sweep"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "refiner_sweep.json").write_text(json.dumps(result, indent=1))
+    table = S.sweep_markdown(summary, len(samples), len(seeds))
+    (out / "refiner_sweep.md").write_text(table)
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print(table, end="")
+        print(f"wrote {out / 'refiner_sweep.json'}, {out / 'refiner_sweep.md'}")
+    return 0
 
 
 def _report(results: dict, out: Path, as_json: bool) -> int:
