@@ -143,8 +143,8 @@ class RefineResult:
     energy_after: np.ndarray  # (T,) E_t of the refined sequence
     contact_energy_before: np.ndarray  # (T,) lambda_c sum f(d_i) at q^gen
     contact_energy_after: np.ndarray  # (T,)
-    penetration_before_m: np.ndarray  # (T,) deepest contact point (fingertips, + joint frames with guard_joints)
-    # penetration max(0, -d_i) at q^gen
+    penetration_before_m: np.ndarray  # (T,) deepest penetration max(0, -d_i) at q^gen over the contact points
+    # (fingertips, + joint frames with guard_joints)
     penetration_after_m: np.ndarray  # (T,)
     iterations: np.ndarray  # (T,) outer iterations (Jacobian evaluations)
     accepted_steps: np.ndarray  # (T,)
@@ -262,6 +262,8 @@ class Refiner:
         self.num_guards = contact_chain.num_tips - chain.num_tips
         # per contact point: the attraction band (length units) of the tips, 0 (push-out only) for guard frames
         self._bands = np.array([self.options.band] * self.num_tips + [0.0] * self.num_guards)
+        self._band_list = self._bands.tolist()  # the same, and f held beyond each, for the per-point loops
+        self._f_bands = [0.5 * self.options.alpha * b * b if b < math.inf else math.inf for b in self._band_list]
         self.kin = TipKinematics(contact_chain)
         J = chain.num_joints
         # the solver runs in the model's joint order; sequences are permuted once on the way in/out
@@ -510,8 +512,7 @@ class Refiner:
         expm1, sqrt = math.expm1, math.sqrt
 
         band = o.band  # the fingertips' (the line search moves tips only)
-        bands = self._bands.tolist()  # per contact point
-        f_bands = [half_alpha * b * b if b < math.inf else math.inf for b in bands]
+        bands, f_bands = self._band_list, self._f_bands  # per contact point
 
         def f_and_grad(di: float, bd: float, fb: float) -> tuple[float, float]:
             if di >= 0.0:

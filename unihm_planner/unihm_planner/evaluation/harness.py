@@ -124,9 +124,7 @@ class EvalContext:
             self._clouds[sample.seq_id] = (ObjectCloud(sample.cloud_obj, sample.normals_obj),
                                            np.linalg.inv(sample.T_world_object))
         cloud, T_inv = self._clouds[sample.seq_id]  # T_inv (T, 4, 4): world -> object frame per frame
-        local = np.einsum("tij,tkj->tki", T_inv[:, :3, :3], points_world) + T_inv[:, None, :3, 3]
-        d = cloud.signed_distance(local.reshape(-1, 3))
-        return float(max(0.0, -float(d.min())) * 1e3)
+        return M.penetration_mm(cloud, T_inv, points_world)
 
     def set_real(self, split: str, samples: list[EvalSample]) -> None:
         feats = [self.features(s.q, s.T_world_wrist, s.T_world_object) for s in samples]

@@ -44,6 +44,13 @@ class HandPoints:
         return T[:3, :3] @ p + T[:3, 3]
 
 
+def penetration_mm(cloud: Any, T_object_world: np.ndarray, points_world: np.ndarray) -> float:
+    """Deepest hand point (T, K, 3 world) inside the object (an `ObjectCloud`, posed per frame by the inverse
+    object poses T_object_world (T, 4, 4)) over the sequence, in mm (0 when none is inside)."""
+    local = np.einsum("tij,tkj->tki", T_object_world[:, :3, :3], points_world) + T_object_world[:, None, :3, 3]
+    return max(0.0, -float(cloud.signed_distance(local.reshape(-1, 3)).min())) * 1e3
+
+
 def mpjpe_mm(pred: np.ndarray, gt: np.ndarray) -> float:
     """Eq. F1 for one sequence: pred/gt (T, K, 3) metres -> mean joint distance over frames and joints (mm)."""
     pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)

@@ -49,13 +49,6 @@ def validation_samples(data: str | Path, exclude: str | Path | None, hand: str) 
     return samples
 
 
-def penetration_mm(cloud: Any, T_world_object: np.ndarray, points_world: np.ndarray) -> float:
-    """Deepest hand point (T, K, 3 world) inside the object over the sequence (mm; 0 when none is)."""
-    T_inv = np.linalg.inv(T_world_object)
-    local = np.einsum("tij,tkj->tki", T_inv[:, :3, :3], points_world) + T_inv[:, None, :3, 3]
-    return max(0.0, -float(cloud.signed_distance(local.reshape(-1, 3)).min())) * 1e3
-
-
 def sweep(method: Any, samples: list[EvalSample], variants: dict[str, Any], seeds: list[int],
           hand_points: M.HandPoints, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Score `method`'s predictions through every refiner variant (None = raw). Returns {"variants": {name:
@@ -75,6 +68,7 @@ def sweep(method: Any, samples: list[EvalSample], variants: dict[str, Any], seed
             truth = hand_points.joints_world(s.q, s.T_world_wrist)
             palm_truth = hand_points.palm_world(s.q[-1], s.T_world_wrist[-1])
             cloud = ObjectCloud(s.cloud_obj, s.normals_obj)
+            T_inv = np.linalg.inv(s.T_world_object)
             for name, opts in variants.items():
                 q = p.q
                 if opts is not None:
@@ -87,7 +81,7 @@ def sweep(method: Any, samples: list[EvalSample], variants: dict[str, Any], seed
                 pts = hand_points.joints_world(q, p.T_world_wrist)
                 scores[name]["mpjpe"][k].append(M.mpjpe_mm(pts, truth))
                 scores[name]["fpl"][k].append(M.fpl_mm(hand_points.palm_world(q[-1], p.T_world_wrist[-1]), palm_truth))
-                scores[name]["penetration"][k].append(penetration_mm(cloud, s.T_world_object, pts))
+                scores[name]["penetration"][k].append(M.penetration_mm(cloud, T_inv, pts))
             if progress is not None and (i + 1) % 20 == 0:
                 progress(f"seed {seed}: {i + 1}/{len(samples)} sequences")
     return {"variants": scores, "sample_ids": [s.seq_id for s in samples], "seeds": list(seeds),
