@@ -7,14 +7,16 @@ import pytest
 import torch
 from policy_fixtures import tiny_config
 
-from unihm_common.errors import InputError, UnknownHandError
+from unihm_common.errors import ConfigError, InputError, UnknownHandError
 from unihm_common.hands import load_hand_spec
+from unihm_planner.policy.config import PolicyConfig
 from unihm_planner.policy.data import (
     PolicySample,
     pose_from_9d,
     pose_to_9d,
     wrist_from_object_frame,
     wrist_in_object_frame,
+    wrist_reference_poses,
 )
 from unihm_planner.policy.runner import PolicyRunner
 from unihm_planner.policy.train import PolicyTrainConfig, codebook_id, train_policy
@@ -105,6 +107,11 @@ def test_train_resume_and_runner(tmp_path, hand_tokenizer, qwen_tokenizer):
     np.testing.assert_array_equal(a.tokens, b.tokens)  # greedy is deterministic
     d = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", seed=0, init_wrist=s.T_world_wrist[0])
     np.testing.assert_array_equal(d.T_world_wrist, a.T_world_wrist)  # trained without that input: ignored
+    moved = s.T_world_object.copy()
+    moved[1:, 1, 3] += 0.2  # the same start, another path: the hand follows the path it is given
+    e = runner.generate(s.instruction, cloud, moved, "shadow_right", seed=0)
+    assert runner.policy.config.wrist_frame == "path"
+    assert abs((e.T_world_wrist[-1, 1, 3] - a.T_world_wrist[-1, 1, 3]) - 0.2) < 0.1
     c1 = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", seed=7)
     c2 = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", seed=7)
     np.testing.assert_array_equal(c1.tokens, c2.tokens)  # a sampling seed is repeatable
@@ -148,6 +155,41 @@ def test_ablation_flags_change_what_the_model_sees(tmp_path, hand_tokenizer, qwe
     a = model(ids, cloud, torch.randn(1, 8, 9), lat, codes, text_mask=m).logits
     b = model(ids, cloud, torch.randn(1, 8, 9), lat, codes, text_mask=m).logits
     torch.testing.assert_close(a, b)
+    # ... nor through the wrist's frame: it is the object's first pose, so two paths that start alike decode to
+    # the same hand motion, and the training targets are the wrist in that fixed frame
+    assert model.config.wrist_frame == "first"
+    tok_dir = tmp_path / "tok"
+    tok.save_pretrained(tok_dir)
+    runner = PolicyRunner.from_pretrained(tmp_path / "abl", tok_dir)
+    s = samples[1]
+    cloud = s.cloud_obj @ s.T_world_object[0, :3, :3].T + s.T_world_object[0, :3, 3]
+    other_path = s.T_world_object.copy()
+    other_path[1:, :3, 3] += [0.0, 0.2, 0.1]
+    g1 = runner.generate(s.instruction, cloud, s.T_world_object, "shadow_right", seed=0)
+    g2 = runner.generate(s.instruction, cloud, other_path, "shadow_right", seed=0)
+    np.testing.assert_array_equal(g1.tokens, g2.tokens)
+    np.testing.assert_allclose(g1.T_world_wrist, g2.T_world_wrist, atol=1e-9)
+
+
+def test_the_wrist_frame_follows_the_path_only_with_the_trajectory_input():
+    T = np.tile(np.eye(4), (5, 1, 1))
+    T[:, :3, :3] = _rot_z(0.4)
+    T[:, 0, 3] = np.linspace(0.0, 0.4, 5)
+    np.testing.assert_array_equal(wrist_reference_poses(T, "path"), T)
+    first = wrist_reference_poses(T, "first")
+    assert first.shape == T.shape
+    np.testing.assert_array_equal(first, np.repeat(T[:1], 5, axis=0))
+    # a wrist carried with the object: constant in the moving frame, moving in the first frame
+    W = T @ np.array([[1, 0, 0, 0], [0, 1, 0, -0.08], [0, 0, 1, 0.05], [0, 0, 0, 1.0]])
+    assert np.ptp(wrist_in_object_frame(T, W)[:, :3], axis=0).max() < 1e-12
+    np.testing.assert_allclose(wrist_in_object_frame(first, W)[-1, :3] - wrist_in_object_frame(first, W)[0, :3],
+                               _rot_z(0.4).T @ [0.4, 0.0, 0.0], atol=1e-12)
+    with pytest.raises(ConfigError, match="wrist_frame"):
+        wrist_reference_poses(T, "world")
+    with pytest.raises(ValueError, match="ablation"):
+        PolicyConfig(wrist_frame="first")  # only a policy without the trajectory input uses the first frame
+    with pytest.raises(ValueError, match="wrist_frame"):
+        PolicyConfig(use_trajectory=False, wrist_frame="start")
 
 
 def test_wrist_smoothing_keeps_ramps_and_damps_jumps():

@@ -18,10 +18,11 @@ from typing import Any
 
 from unihm_common.config import from_dict
 
-__all__ = ["PolicyConfig", "policy_config_from_dict", "CONTROL_TOKENS"]
+__all__ = ["PolicyConfig", "policy_config_from_dict", "CONTROL_TOKENS", "WRIST_FRAMES"]
 
 # names of the control tokens; their order fixes their rows after the motion tokens
 CONTROL_TOKENS: tuple[str, ...] = ("<motion_start>", "<motion_end>", "<mask>", "<pad>")
+WRIST_FRAMES: tuple[str, ...] = ("path", "first")  # see PolicyConfig.wrist_frame
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class PolicyConfig:
     codes_per_step: int = 1
     wrist_head: bool = True
     use_trajectory: bool = True  # False: the ablation "w/o trajectory input" (T_tar tokens zeroed)
+    # the frame the wrist head's poses are in: "path" = the object's pose at each frame (T_tar); "first" = its
+    # pose at frame 0 held (the ablation "w/o trajectory input", which must not get T_tar through the wrist)
+    wrist_frame: str = "path"
     # --- base model
     base_model: str | None = None  # a local Qwen3ForCausalLM directory to start from (None: random init)
     dropout: float = 0.0  # attention dropout (Qwen3 uses none)
@@ -88,6 +92,11 @@ class PolicyConfig:
         if self.max_motion_tokens % self.codes_per_step:
             raise ValueError(f"max_motion_tokens ({self.max_motion_tokens}) must be a multiple of codes_per_step "
                              f"({self.codes_per_step})")
+        if self.wrist_frame not in WRIST_FRAMES:
+            raise ValueError(f"wrist_frame must be one of {list(WRIST_FRAMES)}, got {self.wrist_frame!r}")
+        if self.use_trajectory and self.wrist_frame != "path":
+            raise ValueError("wrist_frame 'first' is for the ablation without the trajectory input "
+                             "(use_trajectory: false)")
         if self.base_model is not None and not str(self.base_model):
             raise ValueError("base_model must be a directory path or null")
 

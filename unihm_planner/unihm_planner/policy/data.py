@@ -29,6 +29,7 @@ __all__ = [
     "policy_frame_inputs",
     "wrist_in_object_frame",
     "wrist_from_object_frame",
+    "wrist_reference_poses",
     "pose_to_9d",
     "pose_from_9d",
     "resample_poses_9d",
@@ -102,6 +103,21 @@ def wrist_in_object_frame(T_world_object: np.ndarray, T_world_wrist: np.ndarray)
 def wrist_from_object_frame(T_world_object: np.ndarray, wrist_9d: np.ndarray) -> np.ndarray:
     """Inverse of `wrist_in_object_frame`: (T, 4, 4), (T, 9) -> T_world_wrist (T, 4, 4)."""
     return T_world_object @ pose_from_9d(wrist_9d)
+
+
+def wrist_reference_poses(T_world_object: np.ndarray, wrist_frame: str = "path") -> np.ndarray:
+    """The frames the wrist head's poses live in (`PolicyConfig.wrist_frame`) -> (T, 4, 4).
+
+    "path": the object's pose at every frame (T_tar), so the hand follows the object's path. "first": the
+    object's pose at frame 0 held for every frame, i.e. the object as observed now (the ablation "w/o trajectory
+    input": a policy that never sees T_tar must not be given it through the wrist's frame either).
+    """
+    T = np.asarray(T_world_object, np.float64)
+    if wrist_frame == "path":
+        return T
+    if wrist_frame == "first":
+        return np.repeat(T[:1], len(T), axis=0)
+    raise ConfigError(f"wrist_frame must be 'path' or 'first', got {wrist_frame!r}")
 
 
 def init_wrist_vector(T_world_object0: np.ndarray, T_world_wrist0: np.ndarray | None,

@@ -1,7 +1,8 @@
 """`PolicyRunner`: instruction + object cloud + target path + hand -> motion codes -> that hand's trajectory.
 
 The same generated codes decode to any hand the hand tokenizer knows (Eq. 9); the wrist comes from the policy's
-wrist head in the object's frame, mapped to the world with T_tar.
+wrist head in the object's frame, mapped to the world with T_tar (the ablation "w/o trajectory input": with the
+object's first pose only, `wrist_reference_poses`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from unihm_planner.policy.data import (
     init_wrist_vector,
     policy_frame_inputs,
     wrist_from_object_frame,
+    wrist_reference_poses,
 )
 
 __all__ = ["GeneratedMotion", "PolicyRunner", "default_policy_dir"]
@@ -224,7 +226,8 @@ class PolicyRunner:
         w = wrist[0, :M].reshape(M * self.ds, -1)[:T].float().numpy().astype(np.float64)  # (T, 9)
         w[:, :3] /= self.position_scale
         w = smooth_rows(w, self.wrist_smoothing_frames)  # the head predicts each token's frames independently
-        T_world_wrist = wrist_from_object_frame(T_world_object, w)
+        frames = wrist_reference_poses(T_world_object, self.policy.config.wrist_frame)
+        T_world_wrist = wrist_from_object_frame(frames, w)
         timings["decode"] = (time.perf_counter() - t2) * 1e3
         timings["total"] = (time.perf_counter() - t0) * 1e3
         return GeneratedMotion(tokens=codes[0, : M * S].numpy().astype(np.int64), q=q, T_world_wrist=T_world_wrist,

@@ -29,6 +29,7 @@ from unihm_planner.policy.data import (
     init_wrist_vector,
     policy_frame_inputs,
     wrist_in_object_frame,
+    wrist_reference_poses,
 )
 from unihm_planner.policy.masking import mask_ratio, sample_mask
 
@@ -94,7 +95,7 @@ class _Examples(Dataset):
     """Tensors per sample; the random parts (instruction, cloud subset) are drawn in `__getitem__`."""
 
     def __init__(self, samples: Sequence[PolicySample], latents: np.ndarray, cfg: PolicyTrainConfig, seed: int,
-                 init_wrist: bool = False):
+                 init_wrist: bool = False, wrist_frame: str = "path"):
         self.samples, self.latents, self.cfg = list(samples), latents, cfg
         self.rng = np.random.default_rng(seed)
         self.fixed = []
@@ -104,7 +105,8 @@ class _Examples(Dataset):
         for s in self.samples:
             cloud_world = s.cloud_obj @ s.T_world_object[0, :3, :3].T + s.T_world_object[0, :3, 3]
             cloud, traj = policy_frame_inputs(cloud_world, s.T_world_object, cfg.trajectory_frames)
-            wrist = wrist_in_object_frame(s.T_world_object, s.T_world_wrist).astype(np.float32)
+            frames = wrist_reference_poses(s.T_world_object, wrist_frame)
+            wrist = wrist_in_object_frame(frames, s.T_world_wrist).astype(np.float32)
             wrist[:, :3] *= POSITION_SCALE
             self.fixed.append((cloud, traj, wrist))
 
@@ -238,7 +240,8 @@ def train_policy(cfg: PolicyTrainConfig, model_cfg: PolicyConfig, train_samples:
                           f"{tokenizer.config.code_dim})")
     S = tcfg.residual_stages  # codes per time step
     model_cfg = dataclasses.replace(model_cfg, frames_per_token=ds, codes_per_step=S,
-                                    use_trajectory=cfg.use_trajectory)
+                                    use_trajectory=cfg.use_trajectory,
+                                    wrist_frame="path" if cfg.use_trajectory else "first")
     longest = max(len(s.tokens) for s in train_samples)
     if longest > model_cfg.max_motion_tokens:
         raise ConfigError(f"a sample has {longest} motion tokens > max_motion_tokens={model_cfg.max_motion_tokens}")
@@ -250,7 +253,8 @@ def train_policy(cfg: PolicyTrainConfig, model_cfg: PolicyConfig, train_samples:
     all_samples = list(train_samples) + list(val_samples or [])
     model = MotionPolicy(model_cfg, text_ids=_text_ids(text_tok, all_samples), tokenizer=text_tok).to(dev)
     latents = np.stack([init_pose_latent(tokenizer, s.init_q, s.hand) for s in train_samples]).astype(np.float32)
-    data = _Examples(train_samples, latents, cfg, cfg.seed + env.rank, init_wrist=model_cfg.init_wrist)
+    data = _Examples(train_samples, latents, cfg, cfg.seed + env.rank, init_wrist=model_cfg.init_wrist,
+                     wrist_frame=model_cfg.wrist_frame)
     sampler = torch.utils.data.DistributedSampler(data, num_replicas=env.world_size, rank=env.rank,
                                                   shuffle=True, seed=cfg.seed)
     loader = DataLoader(data, batch_size=cfg.batch_size, sampler=sampler, collate_fn=lambda b: _collate(b, ds, S))
@@ -274,7 +278,8 @@ def train_policy(cfg: PolicyTrainConfig, model_cfg: PolicyConfig, train_samples:
     if val_samples:
         val_lat = np.stack([init_pose_latent(tokenizer, s.init_q, s.hand) for s in val_samples]).astype(np.float32)
         val_cfg = dataclasses.replace(cfg, random_instruction=False, augment_yaw=False, init_wrist_dropout=0.0)
-        val_data = DataLoader(_Examples(val_samples, val_lat, val_cfg, 12345, init_wrist=model_cfg.init_wrist),
+        val_data = DataLoader(_Examples(val_samples, val_lat, val_cfg, 12345, init_wrist=model_cfg.init_wrist,
+                                         wrist_frame=model_cfg.wrist_frame),
                               batch_size=cfg.batch_size,
                               collate_fn=lambda b: _collate(b, ds, S))
     # the training starts and the farthest of them: the runner replaces a start beyond it by the nearest one
