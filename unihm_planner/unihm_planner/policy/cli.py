@@ -23,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--batch-size", type=int)
     t.add_argument("--seed", type=int)
     t.add_argument("--no-mask-curriculum", action="store_true", help="ablation: train without masked tokens")
-    t.add_argument("--no-trajectory", action="store_true", help="ablation: the policy does not see T_tar")
+    t.add_argument("--no-trajectory", action="store_true",
+                   help="ablation: the policy does not see T_tar (its soft tokens zeroed; the wrist in the "
+                        "object's first pose)")
     t.add_argument("--no-init-wrist", action="store_true",
                    help="no initial-wrist input (the policy then never knows where the hand starts)")
     t.add_argument("--holdout-seen", nargs="?", const="", metavar="EVAL_DATA",
