@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 import pytest
-from rclpy.action import ActionClient
 
 from unihm_common import conversions as conv
+from unihm_common.base_node import SafeActionClient
 from unihm_msgs.action import Manipulate
 from unihm_msgs.msg import ManipulationRequest
 from unihm_planner.manipulation.core import ManipulationConfig
@@ -34,7 +34,7 @@ def _run_graph(ros, log_dir, camera: dict):
                      log_dir, max_restarts=1, echo=None)
     t = threading.Thread(target=sup.run, daemon=True)
     t.start()
-    client = ActionClient(ros.node, Manipulate, "/manipulate")
+    client = SafeActionClient(ros.node, Manipulate, "/manipulate")
     try:
         assert client.wait_for_server(timeout_sec=120), "the manipulation node never came up"
         deadline = time.monotonic() + 180

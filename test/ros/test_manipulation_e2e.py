@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from rclpy.action import ActionClient
 
+from unihm_common.base_node import SafeActionClient
 from unihm_msgs.action import Manipulate
 from unihm_msgs.msg import ManipulationRequest
 
@@ -79,7 +79,7 @@ def graph(tmp_path_factory):
 
 @pytest.fixture
 def client(ros, graph):
-    c = ActionClient(ros.node, Manipulate, "/manipulate")
+    c = SafeActionClient(ros.node, Manipulate, "/manipulate")
     assert c.wait_for_server(timeout_sec=120), "the manipulation node never came up"
     return c
 

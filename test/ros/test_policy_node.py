@@ -8,10 +8,10 @@ import threading
 import numpy as np
 import pytest
 import torch
-from rclpy.action import ActionClient
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from unihm_common import conversions as conv
+from unihm_common.base_node import SafeActionClient
 from unihm_common.hands import load_hand_spec
 from unihm_common.supervisor import executable_command
 from unihm_msgs.action import GenerateMotion
@@ -62,7 +62,7 @@ def test_policy_node_serves_goals_and_rejects_bad_ones(ros, checkpoints):
                                "-p", f"tokenizer_dir:={checkpoints / 'tokenizer'}"],
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     try:
-        client = ActionClient(ros.node, GenerateMotion, "generate_motion")
+        client = SafeActionClient(ros.node, GenerateMotion, "generate_motion")
         assert client.wait_for_server(timeout_sec=90), proc.stderr.read() if proc.poll() is not None else "no server"
         latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)

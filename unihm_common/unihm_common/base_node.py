@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import threading
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 
 import rclpy
 from rclpy._rclpy_pybind11 import RCLError
+from rclpy.action import ActionClient
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -88,6 +90,20 @@ def _nest(flat: dict[str, Any]) -> dict[str, Any]:
             cursor = cursor.setdefault(p, {})
         cursor[parts[-1]] = value
     return out
+
+
+class SafeActionClient(ActionClient):
+    """`rclpy.action.ActionClient` that can be created on a node an executor is already spinning.
+
+    rclpy (Kilted) registers the client with its node before it creates the client's lock, so an executor thread
+    that wakes in between calls `take_data` and dies with "'ActionClient' object has no attribute '_lock'" (seen
+    once in 12 `unihm demo` runs). The lock exists here before the client is registered.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        lock = self._lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+        self._lock = lock  # the same lock for every caller, before and after rclpy's own assignment
 
 
 def make_node(name: str, **kwargs: Any) -> Node:

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import rclpy
-from rclpy.action import ActionClient
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState, PointCloud2
 
 from unihm_common import conversions as conv
+from unihm_common.base_node import SafeActionClient
 from unihm_common.errors import UnihmError
 from unihm_common.launch_graph import manipulation_graph
 from unihm_common.ros_env import apply_local_ros_env, random_domain_id
@@ -58,7 +58,7 @@ def run_language_demo(hand: str, instruction: str, out: Path, scene_seed: int = 
     latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
     node.create_subscription(PointCloud2, "/object_cloud",
                              lambda m: cloud.update(conv.arrays_from_pointcloud2(m)), latched)
-    client = ActionClient(node, Manipulate, "/manipulate")
+    client = SafeActionClient(node, Manipulate, "/manipulate")
     try:
         t0 = time.monotonic()
         if not client.wait_for_server(timeout_sec=timeout_s):
@@ -219,7 +219,7 @@ def run_e2e_bench(hand: str = "inspire", goals: int = 5, scene_seed: int = 2, ar
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     threading.Thread(target=executor.spin, daemon=True).start()
-    client = ActionClient(node, Manipulate, "/manipulate")
+    client = SafeActionClient(node, Manipulate, "/manipulate")
     runs, ok = [], 0
     try:
         if not client.wait_for_server(timeout_sec=timeout_s):

@@ -12,8 +12,8 @@ import sys
 import time
 
 import rclpy
-from rclpy.action import ActionClient
 
+from unihm_common.base_node import SafeActionClient
 from unihm_msgs.action import Manipulate
 from unihm_msgs.msg import ManipulationRequest
 
@@ -42,7 +42,7 @@ def run_goal(args) -> int:
     rclpy.init()
     node = rclpy.create_node("unihm_goal")
     ns = args.namespace.strip("/")
-    client = ActionClient(node, Manipulate, (f"/{ns}/" if ns else "/") + "manipulate")
+    client = SafeActionClient(node, Manipulate, (f"/{ns}/" if ns else "/") + "manipulate")
     code = 1
     handle = None
     t0 = time.monotonic()

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from geometry_msgs.msg import Pose, PoseStamped
-from rclpy.action import ActionClient, ActionServer, CancelResponse, GoalResponse
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.task import Future
 from sensor_msgs.msg import JointState
 from std_srvs.srv import Trigger
 
 from unihm_common import conversions as conv
-from unihm_common.base_node import config_from_parameters, make_node, run_node
+from unihm_common.base_node import SafeActionClient, config_from_parameters, make_node, run_node
 from unihm_common.errors import UnihmError
 from unihm_msgs.action import GenerateMotion, Manipulate
 from unihm_msgs.msg import DriverStatus, HandTrajectory, ManipulationMetrics, ManipulationRequest, StageTiming
@@ -84,7 +84,7 @@ class ManipulationNode:
         self.log = n.get_logger()
         self.segment = n.create_client(SegmentObject, "segment_object")
         self.plan = n.create_client(PlanTarget, "plan_target")
-        self.policy = ActionClient(n, GenerateMotion, "generate_motion")
+        self.policy = SafeActionClient(n, GenerateMotion, "generate_motion")
         self.per_hand: dict[str, dict] = {}
         self.refined: dict[tuple[str, int, int], HandTrajectory] = {}
         self.joint_pos: dict[str, dict[str, float]] = {}  # hand -> joint -> latest position (hand and arm drivers)
