@@ -18,10 +18,16 @@ def shadow() -> KinematicChain:
     return KinematicChain.load("shadow_right")
 
 
-def test_guard_frames_are_the_movable_non_tip_joint_frames(shadow):
+def test_guard_frames_are_the_non_tip_joint_frames_a_finger_joint_moves(shadow):
     guards = shadow.guard_frames()
     assert "WRJ2" not in guards  # the first joint's origin: nothing moves it
-    assert {"WRJ1", "FFJ2", "FFJ1", "THJ1", "LFJ5"} <= set(guards)
+    # only the hand's wrist joints (which move every fingertip) move these: not guards
+    assert not {"WRJ1", "FFJ4", "MFJ4", "RFJ4", "LFJ5", "THJ5"} & set(guards)
+    # on the axis of the finger joint before them (FFJ4, THJ5): only the wrist could lift them out either
+    assert not {"FFJ3", "MFJ3", "RFJ3", "THJ4"} & set(guards)
+    assert {"FFJ2", "FFJ1", "LFJ4", "LFJ3", "THJ3", "THJ1"} <= set(guards)  # LFJ4: LFJ5 moves it (metacarpal)
+    assert len(guards) == 13
+    assert len(shadow.guard_frames(min_lever_m=0.0)) == 17  # no lever asked: the knuckles on an axis join
     assert not set(guards) & set(shadow.tip_frames)
     ext = shadow.with_guard_frames()
     assert ext.num_tips == shadow.num_tips + len(guards) and ext.tip_frames[:shadow.num_tips] == shadow.tip_frames
