@@ -92,10 +92,11 @@ class KinematicChain:
         palm = set.intersection(*(set(m.supports[m.frames[t].parentJoint]) for t in self.tip_frame_ids))
         data, q0 = m.createData(), pin.neutral(m)
 
-        def origin(fid: int, q: np.ndarray) -> np.ndarray:
+        def frame_origins(q: np.ndarray) -> np.ndarray:  # (nframes, 3)
             pin.framesForwardKinematics(m, data, q)
-            return data.oMf[fid].translation.copy()
+            return np.array([f.translation for f in data.oMf])
 
+        rest, turned = frame_origins(q0), {}  # turned: joint -> frame origins with that joint moved by 0.1
         out = []
         for jn in self.joint_names:
             if not m.existFrame(jn):
@@ -103,13 +104,14 @@ class KinematicChain:
             fid = m.getFrameId(jn)
             if fid in tips:
                 continue
-            p0 = origin(fid, q0)
             for j in m.supports[m.frames[fid].parentJoint]:
                 if j == 0 or j in palm or m.names[j] == jn:
                     continue
-                q1 = q0.copy()
-                q1[m.joints[j].idx_q] += 0.1  # rad (or m): a lever of min_lever_m moves the frame by 0.1 x it
-                if np.linalg.norm(origin(fid, q1) - p0) >= 0.1 * min_lever_m:
+                if j not in turned:
+                    q1 = q0.copy()
+                    q1[m.joints[j].idx_q] += 0.1  # rad (or m): a lever of min_lever_m moves a frame by 0.1 x it
+                    turned[j] = frame_origins(q1)
+                if np.linalg.norm(turned[j][fid] - rest[fid]) >= 0.1 * min_lever_m:
                     out.append(jn)
                     break
         return tuple(out)

@@ -20,6 +20,7 @@ import torch
 from unihm_common.errors import ConfigError, InputError
 from unihm_data import dataformat as fmt
 from unihm_data.keypoints import mirror_object_cloud
+from unihm_planner.policy.config import WRIST_FRAMES
 
 __all__ = [
     "PolicySample",
@@ -117,7 +118,7 @@ def wrist_reference_poses(T_world_object: np.ndarray, wrist_frame: str = "path")
         return T
     if wrist_frame == "first":
         return np.repeat(T[:1], len(T), axis=0)
-    raise ConfigError(f"wrist_frame must be 'path' or 'first', got {wrist_frame!r}")
+    raise ConfigError(f"wrist_frame must be one of {list(WRIST_FRAMES)}, got {wrist_frame!r}")
 
 
 def init_wrist_vector(T_world_object0: np.ndarray, T_world_wrist0: np.ndarray | None,
